@@ -1,0 +1,283 @@
+"""Where code hands work to another thread or process, and where a process is started.
+
+:func:`dispatches` classifies a module's call sites once (memoised per module): each
+:class:`Dispatch` says which executor runs the work, which callable and which arguments are
+sent, and whether they are pickled. GIL101, GIL201/202 and GIL301 all start from these;
+GIL401 starts from :func:`process_start`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Optional
+
+import libcst as cst
+
+from gillint import knowledge as kb
+from gillint.project.model import CallableTarget, Project, TargetKind
+from gillint.project.module import CallSite, ClassInfo, ModuleInfo
+
+
+class Executor(str, Enum):
+    THREAD = "thread"
+    PROCESS = "process"
+
+
+class Pickling(str, Enum):
+    """When the callable and arguments of a dispatch cross a process boundary by pickle."""
+
+    NEVER = "never"  # threads
+    ALWAYS = "always"  # pool task submission: under every start method
+    SPAWN = "spawn"  # Process(target=...), pool initializers: only under spawn and forkserver
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """A call site that hands a callable to a thread or a process."""
+
+    site: CallSite
+    executor: Executor
+    #: Human name of the API, used in messages: ``threading.Thread``, ``ThreadPoolExecutor.submit``.
+    api: str
+    #: The callable expression sent (None for a Thread/Process subclass: its ``run`` is the target).
+    callable: Optional[cst.BaseExpression]
+    #: The Thread/Process subclass instantiated, when the dispatch is ``Worker(...)``.
+    subclass: Optional[ClassInfo]
+    #: Argument expressions sent one by one (``args=(a, b)`` elements, ``submit(f, a, b)``).
+    arguments: tuple[cst.BaseExpression, ...]
+    #: Iterables whose items become arguments (``pool.map(f, items)``); the iterable itself stays.
+    iterables: tuple[cst.BaseExpression, ...]
+    pickling: Pickling
+    #: Several workers may run it at once: a pool's map, or a dispatch inside a loop/comprehension.
+    concurrent: bool
+    is_initializer: bool = False
+
+    @property
+    def module(self) -> ModuleInfo:
+        return self.site.module
+
+    def targets(self, project: Project) -> list[CallableTarget]:
+        """What the dispatched callable refers to (the subclass's ``run`` for subclasses)."""
+        if self.subclass is not None:
+            run = project.find_method(self.subclass, "run")
+            if run is None:
+                return []
+            return [CallableTarget(TargetKind.FUNCTION, self.site.node, self.site.scope, function=run, bound=True)]
+        if self.callable is None:
+            return []
+        return project.callable_targets(self.callable, self.site.scope)
+
+
+def dispatches(project: Project, module: ModuleInfo) -> list[Dispatch]:
+    """Every dispatch in ``module``, in source order (computed once per module)."""
+    def compute() -> list[Dispatch]:
+        found: list[Dispatch] = []
+        for site in module.calls:
+            found.extend(_classify(project, site))
+        return found
+
+    return project.memo("dispatches", module.tree, compute, [])
+
+
+def process_start(project: Project, site: CallSite) -> Optional[str]:
+    """If the call starts a process right away, a short description of how (else None)."""
+    call = site.node
+    name = project.qualified_name(call.func, site.scope)
+    types = _constructed_type(project, site)
+    if name in kb.MANAGER_FACTORIES or types in kb.MANAGER_FACTORIES:
+        return "multiprocessing.Manager() starts a server process"
+    if types in kb.EAGER_PROCESS_POOLS:
+        return "multiprocessing.Pool() starts its worker processes"
+    if not isinstance(call.func, cst.Attribute):
+        return None
+    method = call.func.attr.value
+    receiver_types = project.instance_types(call.func.value, site.scope)
+    if method == "start" and _all_process_like(project, receiver_types):
+        return "Process.start() starts a process"
+    if method in kb.EXECUTOR_TASK_METHODS and kb.family(receiver_types, kb.PROCESS_POOLS - kb.EAGER_PROCESS_POOLS):
+        return f"ProcessPoolExecutor.{method}() starts worker processes"
+    if method == "run_in_executor" and call.args:
+        executor_types = project.instance_types(call.args[0].value, site.scope)
+        if kb.family(executor_types, kb.PROCESS_POOLS - kb.EAGER_PROCESS_POOLS):
+            return "run_in_executor() on a ProcessPoolExecutor starts worker processes"
+    return None
+
+
+# -- classification ----------------------------------------------------------------------------
+
+
+def _constructed_type(project: Project, site: CallSite) -> Optional[str]:
+    types = project.instance_types(site.node, site.scope)
+    return types[0] if len(types) == 1 else None
+
+
+def _all_process_like(project: Project, types: list[Optional[str]]) -> bool:
+    if not types:
+        return False
+    for type_name in types:
+        if type_name is None:
+            return False
+        if type_name in kb.PROCESS_CLASSES or type_name in kb.MANAGER_CLASSES:
+            continue
+        cls = project.definition(type_name)
+        if not isinstance(cls, ClassInfo) or not project.base_names(cls) & kb.PROCESS_CLASSES:
+            return False
+    return True
+
+
+def _subclass_of(project: Project, site: CallSite, bases: frozenset[str]) -> Optional[ClassInfo]:
+    definition = project.resolve_definition(site.node.func, site.scope)
+    if isinstance(definition, ClassInfo) and project.base_names(definition) & bases:
+        return definition
+    return None
+
+
+def _classify(project: Project, site: CallSite) -> list[Dispatch]:
+    call = site.node
+    name = project.qualified_name(call.func, site.scope)
+    constructed = _constructed_type(project, site)
+    kind = constructed or name
+
+    if kind in kb.THREAD_CLASSES or kind in kb.PROCESS_CLASSES:
+        return _thread_or_process(site, kind, thread=kind in kb.THREAD_CLASSES)
+    if kind in kb.THREAD_POOLS or kind in kb.PROCESS_POOLS:
+        return _pool_initializer(site, kind)
+    if name in kb.TO_THREAD:
+        return _task(site, Executor.THREAD, "asyncio.to_thread", Pickling.NEVER)
+    if name in kb.START_NEW_THREAD:
+        return _start_new_thread(site)
+    for bases, thread in ((kb.THREAD_CLASSES, True), (kb.PROCESS_CLASSES, False)):
+        subclass = _subclass_of(project, site, bases)
+        if subclass is not None:
+            kind_name = "Thread" if thread else "Process"
+            return [Dispatch(
+                site, Executor.THREAD if thread else Executor.PROCESS, f"{subclass.name} (a {kind_name} subclass)",
+                None, subclass, (), (), Pickling.NEVER if thread else Pickling.SPAWN, site.in_loop,
+            )]
+    if isinstance(call.func, cst.Attribute):
+        return _method_dispatch(project, site, call.func)
+    return []
+
+
+def _argument(call: cst.Call, keyword: str, position: Optional[int]) -> Optional[cst.BaseExpression]:
+    for index, arg in enumerate(call.args):
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return arg.value
+        if arg.keyword is None and not arg.star and index == position:
+            return arg.value
+    return None
+
+
+def _elements(expr: Optional[cst.BaseExpression]) -> tuple[cst.BaseExpression, ...]:
+    """The items of a literal tuple/list (``args=(a, b)``) or dict values (``kwargs={...}``)."""
+    if isinstance(expr, (cst.Tuple, cst.List)):
+        return tuple(e.value for e in expr.elements if not isinstance(e, cst.StarredElement))
+    if isinstance(expr, cst.Dict):
+        return tuple(e.value for e in expr.elements if isinstance(e, cst.DictElement))
+    return ()
+
+
+def _thread_or_process(site: CallSite, kind: str, thread: bool) -> list[Dispatch]:
+    """``Thread(target=f, args=(...), kwargs={...})`` and ``Process(...)``: same signature."""
+    call = site.node
+    target = _argument(call, "target", 1)
+    if target is None:
+        return []
+    arguments = _elements(_argument(call, "args", 3)) + _elements(_argument(call, "kwargs", 4))
+    api = "threading.Thread" if thread else "multiprocessing.Process"
+    return [Dispatch(
+        site, Executor.THREAD if thread else Executor.PROCESS, api,
+        target, None, arguments, (), Pickling.NEVER if thread else Pickling.SPAWN, site.in_loop,
+    )]
+
+
+def _start_new_thread(site: CallSite) -> list[Dispatch]:
+    """``_thread.start_new_thread(f, args)``."""
+    args = site.node.args
+    if not args or args[0].keyword is not None:
+        return []
+    arguments = _elements(args[1].value) if len(args) > 1 else ()
+    return [Dispatch(
+        site, Executor.THREAD, "_thread.start_new_thread", args[0].value, None, arguments, (),
+        Pickling.NEVER, site.in_loop,
+    )]
+
+
+def _pool_initializer(site: CallSite, kind: str) -> list[Dispatch]:
+    """``Pool(initializer=f, initargs=(...))``: the initializer runs in every worker."""
+    is_executor = kind.startswith("concurrent.futures")
+    position = 2 if is_executor else 1
+    initializer = _argument(site.node, "initializer", position)
+    if initializer is None or kind in kb.THREAD_POOLS:
+        return []
+    initargs = _elements(_argument(site.node, "initargs", position + 1))
+    api = f"{kind.rpartition('.')[2]}(initializer=...)"
+    return [Dispatch(site, Executor.PROCESS, api, initializer, None, initargs, (), Pickling.SPAWN, True, True)]
+
+
+def _task(site: CallSite, executor: Executor, api: str, pickling: Pickling) -> list[Dispatch]:
+    """``submit(f, *args, **kwargs)`` shaped calls: the first positional is the callable."""
+    call_args = site.node.args
+    if not call_args or call_args[0].keyword is not None or call_args[0].star:
+        return []
+    arguments = tuple(a.value for a in call_args[1:] if not a.star)
+    return [Dispatch(site, executor, api, call_args[0].value, None, arguments, (), pickling, site.in_loop)]
+
+
+def _method_dispatch(project: Project, site: CallSite, func: cst.Attribute) -> list[Dispatch]:
+    method = func.attr.value
+    call = site.node
+    if method == "run_in_executor":
+        return _run_in_executor(project, site)
+    if method not in kb.POOL_TASK_METHODS and method not in kb.EXECUTOR_TASK_METHODS:
+        return []
+    receiver = project.instance_types(func.value, site.scope)
+    if kb.family(receiver, kb.THREAD_POOLS):
+        executor, pickling = Executor.THREAD, Pickling.NEVER
+    elif kb.family(receiver, kb.PROCESS_POOLS):
+        executor, pickling = Executor.PROCESS, Pickling.ALWAYS
+    else:
+        return []
+    pool_name = receiver[0].rpartition(".")[2] if receiver[0] else "pool"
+    api = f"{pool_name}.{method}"
+    is_executor = "Executor" in pool_name
+    if is_executor and method == "submit":
+        return _task(site, executor, api, pickling)
+    if is_executor and method == "map":
+        positional = [a for a in call.args if a.keyword is None and not a.star]
+        if not positional:
+            return []
+        iterables = tuple(a.value for a in positional[1:])
+        return [Dispatch(site, executor, api, positional[0].value, None, (), iterables, pickling, True)]
+    if is_executor:
+        return []
+    function = _argument(call, "func", 0)
+    if function is None:
+        return []
+    if method in kb.POOL_ITERABLE_METHODS:
+        iterable = _argument(call, "iterable", 1)
+        iterables = (iterable,) if iterable is not None else ()
+        return [Dispatch(site, executor, api, function, None, (), iterables, pickling, True)]
+    arguments = _elements(_argument(call, "args", 1)) + _elements(_argument(call, "kwds", 2))
+    return [Dispatch(site, executor, api, function, None, arguments, (), pickling, site.in_loop)]
+
+
+def _run_in_executor(project: Project, site: CallSite) -> list[Dispatch]:
+    """``loop.run_in_executor(executor, f, *args)``; ``None`` means the loop's default thread pool."""
+    args = site.node.args
+    if len(args) < 2 or any(a.keyword is not None or a.star for a in args[:2]):
+        return []
+    executor_expr = args[0].value
+    if isinstance(executor_expr, cst.Name) and executor_expr.value == "None":
+        executor, pickling = Executor.THREAD, Pickling.NEVER
+    else:
+        types = project.instance_types(executor_expr, site.scope)
+        if kb.family(types, kb.THREAD_POOLS):
+            executor, pickling = Executor.THREAD, Pickling.NEVER
+        elif kb.family(types, kb.PROCESS_POOLS):
+            executor, pickling = Executor.PROCESS, Pickling.ALWAYS
+        else:
+            return []
+    arguments = tuple(a.value for a in args[2:] if not a.star)
+    return [Dispatch(site, executor, "run_in_executor", args[1].value, None, arguments, (), pickling, site.in_loop)]

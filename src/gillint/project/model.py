@@ -1,0 +1,432 @@
+"""The project model every rule queries: modules by name, names to definitions, values to types.
+
+Modules passed on the command line are loaded up front; any other module of the project is
+parsed on demand the first time a rule follows an import into it. Everything is memoised, so a
+function's summary is computed once per run whichever rule or file asks for it.
+"""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Callable, Iterable, Optional, TypeVar, Union
+
+import libcst as cst
+
+from gillint.project.module import ClassInfo, FunctionInfo, ModuleInfo
+from gillint.project.scopes import Binding, BindingKind, Scope, ScopeKind
+from gillint.project.sources import SourceError, module_name_for, read_source
+
+_BUILTINS = frozenset(dir(builtins))
+#: How far name following goes (aliases of aliases, re-exports of re-exports).
+MAX_DEPTH = 8
+
+T = TypeVar("T")
+Definition = Union[FunctionInfo, ClassInfo]
+
+
+@dataclass(frozen=True)
+class Value:
+    """An expression a name may hold, and the scope it is evaluated in."""
+
+    expr: cst.CSTNode
+    scope: Scope
+    #: Set when the value is a binding that cannot be followed further (a parameter, a loop target).
+    binding: Optional[Binding] = None
+
+
+class TargetKind(str, Enum):
+    FUNCTION = "function"  # a def in the project (possibly a bound method)
+    LAMBDA = "lambda"
+    CLASS = "class"  # a class in the project: calling it constructs an instance
+    PARTIAL = "partial"  # functools.partial(inner, ...)
+    EXTERNAL = "external"  # a dotted name outside the project: builtins.len, time.sleep
+    PARAMETER = "parameter"  # a parameter of the enclosing function: depends on the caller
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class CallableTarget:
+    """What a callable expression (``target=...``, ``pool.map(f, ...)``) refers to."""
+
+    kind: TargetKind
+    expr: cst.CSTNode
+    scope: Scope
+    function: Optional[FunctionInfo] = None
+    cls: Optional[ClassInfo] = None
+    qualname: Optional[str] = None
+    #: For PARTIAL: what the partial wraps. For a bound method: True when reached via an instance.
+    inner: Optional[CallableTarget] = None
+    bound: bool = False
+
+    @property
+    def display_name(self) -> str:
+        if self.function is not None:
+            return self.function.qualname
+        if self.cls is not None:
+            return self.cls.qualname
+        if self.kind is TargetKind.LAMBDA:
+            return "<lambda>"
+        if self.inner is not None:
+            return self.inner.display_name
+        return self.qualname or self.scope.module.code_of(self.expr)
+
+
+class Project:
+    """All modules of the project that gillint has looked at, and the queries rules make."""
+
+    def __init__(self, search_roots: Iterable[Path] = ()) -> None:
+        self.search_roots: list[Path] = []
+        self._by_name: dict[str, Optional[ModuleInfo]] = {}
+        self._by_path: dict[Path, ModuleInfo] = {}
+        self._memo: dict[tuple[str, int], object] = {}
+        self._in_progress: set[tuple[str, int]] = set()
+        for root in search_roots:
+            self.add_search_root(root)
+
+    # -- modules --------------------------------------------------------------------------------
+
+    def add_search_root(self, root: Path) -> None:
+        root = root.resolve()
+        if root not in self.search_roots:
+            self.search_roots.append(root)
+
+    def add_module(self, path: Path, display_path: str, source: str) -> ModuleInfo:
+        """Parse and index a file being linted. Raises ``libcst.ParserSyntaxError``."""
+        resolved = path.resolve()
+        existing = self._by_path.get(resolved)
+        if existing is not None and existing.source == source:
+            return existing
+        name, is_package, root = module_name_for(resolved)
+        self.add_search_root(root)
+        module = ModuleInfo.build(resolved, display_path, name, is_package, source)
+        self._by_path[resolved] = module
+        self._by_name.setdefault(name, module)
+        return module
+
+    def module(self, name: str) -> Optional[ModuleInfo]:
+        """The project module ``name``, parsed on first use; None when it is not in the project."""
+        if name in self._by_name:
+            return self._by_name[name]
+        self._by_name[name] = None  # also guards against import cycles while loading
+        relative = Path(*name.split("."))
+        for root in self.search_roots:
+            for candidate, is_package in ((root / relative / "__init__.py", True),
+                                          (root / relative.with_suffix(".py"), False)):
+                if candidate.is_file():
+                    loaded = self._load(candidate, name, is_package)
+                    self._by_name[name] = loaded
+                    return loaded
+        return None
+
+    def _load(self, path: Path, name: str, is_package: bool) -> Optional[ModuleInfo]:
+        resolved = path.resolve()
+        if resolved in self._by_path:
+            return self._by_path[resolved]
+        try:
+            source = read_source(resolved)
+            module = ModuleInfo.build(resolved, str(path), name, is_package, source)
+        except (SourceError, cst.ParserSyntaxError, RecursionError, ValueError):
+            return None
+        self._by_path[resolved] = module
+        return module
+
+    @property
+    def loaded_modules(self) -> list[ModuleInfo]:
+        return list(self._by_path.values())
+
+    # -- memoised per-definition facts ------------------------------------------------------------
+
+    def memo(self, kind: str, node: cst.CSTNode, compute: Callable[[], T], on_cycle: T) -> T:
+        """Compute a fact about ``node`` once. A recursive request returns ``on_cycle``."""
+        key = (kind, id(node))
+        if key in self._memo:
+            return self._memo[key]  # type: ignore[return-value]
+        if key in self._in_progress:
+            return on_cycle
+        self._in_progress.add(key)
+        try:
+            result = compute()
+        finally:
+            self._in_progress.discard(key)
+        self._memo[key] = result  # nodes live as long as their module, so ids stay unique
+        return result
+
+    # -- names ---------------------------------------------------------------------------------
+
+    def definition(self, dotted: str, depth: int = 0) -> Optional[Definition]:
+        """The project function or class a dotted name refers to, following re-exports."""
+        if depth > MAX_DEPTH:
+            return None
+        parts = dotted.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            module = self.module(".".join(parts[:cut]))
+            if module is None:
+                continue
+            rest = parts[cut:]
+            found = module.member(".".join(rest))
+            if found is not None:
+                return found
+            for binding in module.scope.bindings.get(rest[0], []):
+                if binding.kind is BindingKind.IMPORT and binding.imported:
+                    target = ".".join([binding.imported, *rest[1:]])
+                    return self.definition(target, depth + 1)
+            for star in module.star_imports:
+                found = self.definition(".".join([star, *rest]), depth + 1)
+                if found is not None:
+                    return found
+            return None
+        return None
+
+    def qualified_name(self, expr: cst.CSTNode, scope: Scope, depth: int = 0) -> Optional[str]:
+        """The dotted name an expression spells, through imports and aliases (``np.sum`` -> ``numpy.sum``).
+
+        Project definitions resolve to their full name (``pkg.mod.func``); builtins to
+        ``builtins.<name>``; anything that is not a plain name or attribute chain to None.
+        """
+        if depth > MAX_DEPTH:
+            return None
+        if isinstance(expr, cst.Attribute):
+            base = self.qualified_name(expr.value, scope, depth + 1)
+            return f"{base}.{expr.attr.value}" if base else None
+        if not isinstance(expr, cst.Name):
+            return None
+        bindings = scope.lookup(expr.value)
+        if not bindings:
+            if expr.value in _BUILTINS:
+                return f"builtins.{expr.value}"
+            for star in scope.module.star_imports:
+                if self.definition(f"{star}.{expr.value}") is not None:
+                    return f"{star}.{expr.value}"
+            return None
+        names = {self._binding_name(binding, depth) for binding in bindings}
+        if len(names) == 1:
+            return names.pop()
+        return None
+
+    def _binding_name(self, binding: Binding, depth: int) -> Optional[str]:
+        if binding.kind is BindingKind.IMPORT:
+            return binding.imported
+        if binding.kind in (BindingKind.FUNCTION, BindingKind.CLASS):
+            info = binding.scope.module.function_for(binding.node) or binding.scope.module.class_for(binding.node)
+            return info.full_name if info is not None else None
+        if binding.kind is BindingKind.ASSIGN and not binding.partial and binding.value is not None:
+            # An alias such as ``Pool = multiprocessing.Pool`` (not a call result).
+            if isinstance(binding.value, (cst.Name, cst.Attribute)):
+                return self.qualified_name(binding.value, binding.evaluated_in or binding.scope, depth + 1)
+        return None
+
+    # -- values --------------------------------------------------------------------------------
+
+    def values(self, expr: cst.CSTNode, scope: Scope, depth: int = 0) -> list[Value]:
+        """The expressions ``expr`` may evaluate to, following assignments, ``with ... as`` and ``self.x``."""
+        if depth > MAX_DEPTH:
+            return [Value(expr, scope)]
+        if isinstance(expr, cst.Name):
+            bindings = scope.lookup(expr.value)
+            if not bindings:
+                return [Value(expr, scope)]
+            found: list[Value] = []
+            for binding in bindings:
+                found.extend(self._binding_values(binding, expr, scope, depth))
+            return found
+        if isinstance(expr, cst.Attribute):
+            owner = self.self_class(expr.value, scope)
+            if owner is not None:
+                attributes = self.instance_attribute(owner, expr.attr.value)
+                if attributes:
+                    found = []
+                    for binding in attributes:
+                        found.extend(self._binding_values(binding, expr, scope, depth))
+                    return found
+        return [Value(expr, scope)]
+
+    def _binding_values(self, binding: Binding, expr: cst.CSTNode, scope: Scope, depth: int) -> list[Value]:
+        where = binding.evaluated_in or binding.scope
+        if binding.kind in (BindingKind.ASSIGN, BindingKind.WITH) and binding.value is not None:
+            if not binding.partial:
+                return self.values(binding.value, where, depth + 1)
+        if binding.kind in (BindingKind.FUNCTION, BindingKind.CLASS):
+            return [Value(binding.node, where, binding)]
+        return [Value(expr, scope, binding)]
+
+    def self_class(self, expr: cst.CSTNode, scope: Scope) -> Optional[ClassInfo]:
+        """The class whose instance ``expr`` is, when it is the ``self`` of the enclosing method."""
+        if not isinstance(expr, cst.Name):
+            return None
+        function_scope = scope.function_scope
+        while function_scope is not None and function_scope.function is None:
+            function_scope = function_scope.parent.function_scope if function_scope.parent else None
+        if function_scope is None or function_scope.function is None:
+            return None
+        function = function_scope.function
+        params = function.parameter_names
+        if function.owner is None or not params or params[0] != expr.value:
+            return None
+        bindings = scope.lookup(expr.value)
+        if any(b.kind is not BindingKind.PARAMETER for b in bindings):
+            return None
+        return function.owner
+
+    def instance_attribute(self, cls: ClassInfo, name: str, depth: int = 0) -> list[Binding]:
+        """``self.<name> = ...`` assignments of a class and its project base classes."""
+        found = list(cls.instance_attributes.get(name, []))
+        found += [b for b in cls.scope.bindings.get(name, []) if b.kind is BindingKind.ASSIGN]
+        if found or depth > MAX_DEPTH:
+            return found
+        for base in self.base_classes(cls):
+            found = self.instance_attribute(base, name, depth + 1)
+            if found:
+                return found
+        return []
+
+    def base_classes(self, cls: ClassInfo) -> list[ClassInfo]:
+        bases = []
+        for base in cls.bases:
+            found = self.resolve_definition(base, cls.defining_scope)
+            if isinstance(found, ClassInfo):
+                bases.append(found)
+        return bases
+
+    def base_names(self, cls: ClassInfo, depth: int = 0) -> set[str]:
+        """Dotted names of every base class, transitively, project classes included."""
+        names: set[str] = set()
+        if depth > MAX_DEPTH:
+            return names
+        for base in cls.bases:
+            name = self.qualified_name(base, cls.defining_scope)
+            if name:
+                names.add(name)
+            found = self.resolve_definition(base, cls.defining_scope)
+            if isinstance(found, ClassInfo):
+                names.add(found.full_name)
+                names |= self.base_names(found, depth + 1)
+        return names
+
+    def find_method(self, cls: ClassInfo, name: str, depth: int = 0) -> Optional[FunctionInfo]:
+        if name in cls.methods:
+            return cls.methods[name]
+        if depth > MAX_DEPTH:
+            return None
+        for base in self.base_classes(cls):
+            found = self.find_method(base, name, depth + 1)
+            if found is not None:
+                return found
+        return None
+
+    def resolve_definition(self, expr: cst.CSTNode, scope: Scope) -> Optional[Definition]:
+        """The project function or class a name or attribute chain refers to."""
+        if isinstance(expr, cst.Name):
+            bindings = scope.lookup(expr.value)
+            if len(bindings) == 1 and bindings[0].kind in (BindingKind.FUNCTION, BindingKind.CLASS):
+                module = bindings[0].scope.module
+                return module.function_for(bindings[0].node) or module.class_for(bindings[0].node)
+        name = self.qualified_name(expr, scope)
+        return self.definition(name) if name else None
+
+    def instance_types(self, expr: cst.CSTNode, scope: Scope) -> list[Optional[str]]:
+        """Dotted class names of what ``expr`` may evaluate to; None for each unknown possibility.
+
+        Only constructor calls are typed: ``ThreadPoolExecutor(4)`` gives
+        ``concurrent.futures.ThreadPoolExecutor``; a project class gives its full name.
+        Factories and context attributes (``multiprocessing.get_context("spawn").Pool()``)
+        are typed through :mod:`gillint.knowledge`.
+        """
+        from gillint.knowledge import FACTORY_RESULTS, context_attribute_type
+
+        types: list[Optional[str]] = []
+        for value in self.values(expr, scope):
+            call = value.expr
+            if not isinstance(call, cst.Call):
+                types.append(None)
+                continue
+            definition = self.resolve_definition(call.func, value.scope)
+            if isinstance(definition, ClassInfo):
+                types.append(definition.full_name)
+                continue
+            name = self.qualified_name(call.func, value.scope)
+            if name is not None:
+                types.append(FACTORY_RESULTS.get(name, name))
+            elif isinstance(call.func, cst.Attribute):
+                owners = self.instance_types(call.func.value, value.scope)
+                types.append(context_attribute_type(owners, call.func.attr.value))
+            else:
+                types.append(None)
+        return types
+
+    # -- callables -----------------------------------------------------------------------------
+
+    def callable_targets(self, expr: cst.CSTNode, scope: Scope, depth: int = 0) -> list[CallableTarget]:
+        """What a callable expression refers to: project defs, lambdas, partials, external names."""
+        if depth > MAX_DEPTH:
+            return [CallableTarget(TargetKind.UNKNOWN, expr, scope)]
+        if isinstance(expr, cst.Lambda):
+            return [CallableTarget(TargetKind.LAMBDA, expr, scope)]
+        if isinstance(expr, cst.Call):
+            from gillint.knowledge import PARTIAL
+
+            if self.qualified_name(expr.func, scope) in PARTIAL and expr.args and expr.args[0].keyword is None:
+                inner = self.callable_targets(expr.args[0].value, scope, depth + 1)
+                return [CallableTarget(TargetKind.PARTIAL, expr, scope, inner=i) for i in inner]
+            return [CallableTarget(TargetKind.UNKNOWN, expr, scope)]
+        if isinstance(expr, cst.Attribute):
+            method = self._method_target(expr, scope)
+            if method is not None:
+                return [method]
+        targets: list[CallableTarget] = []
+        for value in self.values(expr, scope, depth):
+            targets.append(self._target_for_value(value, expr, scope, depth))
+        return targets
+
+    def _target_for_value(self, value: Value, expr: cst.CSTNode, scope: Scope, depth: int) -> CallableTarget:
+        node = value.expr
+        if isinstance(node, cst.FunctionDef):
+            function = value.scope.module.function_for(node)
+            return CallableTarget(TargetKind.FUNCTION, node, value.scope, function=function)
+        if isinstance(node, cst.ClassDef):
+            return CallableTarget(TargetKind.CLASS, node, value.scope, cls=value.scope.module.class_for(node))
+        if value.binding is not None and value.binding.kind is BindingKind.PARAMETER:
+            return CallableTarget(TargetKind.PARAMETER, node, value.scope, qualname=value.binding.name)
+        if node is not expr and isinstance(node, (cst.Lambda, cst.Call, cst.Attribute)):
+            targets = self.callable_targets(node, value.scope, depth + 1)
+            if len(targets) == 1:
+                return targets[0]
+        name = self.qualified_name(node, value.scope)
+        if name is None:
+            return CallableTarget(TargetKind.UNKNOWN, node, value.scope)
+        definition = self.definition(name)
+        if isinstance(definition, FunctionInfo):
+            return CallableTarget(TargetKind.FUNCTION, node, value.scope, function=definition, qualname=name)
+        if isinstance(definition, ClassInfo):
+            return CallableTarget(TargetKind.CLASS, node, value.scope, cls=definition, qualname=name)
+        return CallableTarget(TargetKind.EXTERNAL, node, value.scope, qualname=name)
+
+    def _method_target(self, expr: cst.Attribute, scope: Scope) -> Optional[CallableTarget]:
+        """``self.method`` or ``obj.method`` where ``obj`` is an instance of a project class."""
+        owner = self.self_class(expr.value, scope)
+        classes = [owner] if owner is not None else []
+        if not classes:
+            for type_name in self.instance_types(expr.value, scope):
+                definition = self.definition(type_name) if type_name else None
+                if not isinstance(definition, ClassInfo):
+                    return None
+                classes.append(definition)
+        for cls in classes:
+            method = self.find_method(cls, expr.attr.value)
+            if method is not None:
+                return CallableTarget(TargetKind.FUNCTION, expr, scope, function=method, bound=True)
+        return None
+
+
+def enclosing_function(scope: Scope) -> Optional[FunctionInfo]:
+    """The ``def`` whose body contains ``scope`` (through lambdas and comprehensions)."""
+    current: Optional[Scope] = scope
+    while current is not None:
+        if current.kind is ScopeKind.FUNCTION and current.function is not None:
+            return current.function
+        if current.kind in (ScopeKind.MODULE, ScopeKind.CLASS):
+            return None
+        current = current.parent
+    return None

@@ -1,0 +1,57 @@
+"""Reading Python source files the way the interpreter does (BOM and coding cookie honoured)."""
+
+from __future__ import annotations
+
+import io
+import tokenize
+from pathlib import Path
+
+
+class SourceError(Exception):
+    """The file cannot be read or decoded; the message is meant for users."""
+
+
+def decode_source(data: bytes) -> str:
+    """Decode bytes as Python would: PEP 263 coding cookie or BOM, UTF-8 by default."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as error:
+        # detect_encoding reports undecodable first lines as a bad declaration; say what it is.
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as decode_error:
+            raise SourceError(f"cannot decode as utf-8: {decode_error}") from None
+        raise SourceError(str(error)) from None
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as error:
+        raise SourceError(f"cannot decode as {encoding}: {error}") from None
+    if "\x00" in text:
+        raise SourceError("source contains a NUL byte")
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def read_source(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise SourceError("is a directory") from None
+    except OSError as error:
+        raise SourceError(error.strerror or str(error)) from None
+    return decode_source(data)
+
+
+def module_name_for(path: Path) -> tuple[str, bool, Path]:
+    """The dotted module name of ``path``, whether it is a package, and its import root.
+
+    Walks up through directories that hold an ``__init__.py``: ``src/pkg/sub/mod.py`` is
+    ``pkg.sub.mod`` with import root ``src``.
+    """
+    path = path.resolve() if not path.is_absolute() else path
+    is_package = path.name == "__init__.py"
+    parts = [] if is_package else [path.stem]
+    directory = path.parent
+    while (directory / "__init__.py").is_file() and directory.parent != directory:
+        parts.insert(0, directory.name)
+        directory = directory.parent
+    return ".".join(parts) or path.stem, is_package, directory

@@ -1,0 +1,18 @@
+"""Output formats. Each renders the same :class:`~gillint.engine.RunResult`; none decides anything."""
+
+from __future__ import annotations
+
+from typing import Callable, TextIO
+
+from gillint.engine import RunResult
+from gillint.report.json_format import render_json
+from gillint.report.text import ReportOptions, render_text
+
+Renderer = Callable[[RunResult, ReportOptions, TextIO], None]
+
+FORMATS: dict[str, Renderer] = {
+    "text": render_text,
+    "json": render_json,
+}
+
+__all__ = ["FORMATS", "ReportOptions", "Renderer"]

@@ -1,0 +1,59 @@
+"""flake8-compatible text: ``path:line:col: CODE message``, optionally with source and statistics."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from gillint.engine import RunResult
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    show_source: bool = False
+    statistics: bool = False
+    quiet: bool = False
+    #: Source lines by path, for --show-source (filled by the caller when needed).
+    sources: dict[str, list[str]] = field(default_factory=dict)
+
+
+def render_text(result: RunResult, options: ReportOptions, out: TextIO) -> None:
+    for finding in result.findings:
+        out.write(f"{finding.path}:{finding.line}:{finding.column}: {finding.code} {finding.message}\n")
+        if options.show_source:
+            line = _source_line(finding.path, finding.line, options.sources)
+            if line is not None:
+                out.write(f"    {line}\n")
+                indent = "".join(c if c == "\t" else " " for c in line[: finding.column - 1])
+                out.write(f"    {indent}^\n")
+    if options.statistics:
+        counts = Counter(f.code for f in result.findings)
+        names = {f.code: f.name for f in result.findings}
+        for code in sorted(counts):
+            out.write(f"{counts[code]:<6} {code} {names[code]}\n")
+        total = sum(result.suppressed.values())
+        if total:
+            detail = ", ".join(f"{code}: {n}" for code, n in sorted(result.suppressed.items()))
+            out.write(f"{total:<6} suppressed by noqa ({detail})\n")
+    if not options.quiet:
+        count = len(result.findings)
+        files = len({f.path for f in result.findings})
+        noun = "finding" if count == 1 else "findings"
+        if count:
+            out.write(f"Found {count} {noun} in {files} file{'s' if files != 1 else ''} "
+                      f"({result.files} checked).\n")
+        else:
+            out.write(f"All clear: no findings in {result.files} file{'s' if result.files != 1 else ''}.\n")
+
+
+def _source_line(path: str, line: int, sources: dict[str, list[str]]) -> str | None:
+    lines = sources.get(path)
+    if lines is None:
+        try:
+            lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return None
+        sources[path] = lines
+    return lines[line - 1] if 0 < line <= len(lines) else None

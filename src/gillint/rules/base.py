@@ -1,0 +1,64 @@
+"""The rule base class: a rule declares what it is and reports nodes; it never formats output."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Iterator, Mapping, Optional
+
+import libcst as cst
+
+from gillint.findings import Severity
+from gillint.options import Option
+from gillint.project import ModuleInfo, Project
+
+
+@dataclass(frozen=True)
+class RuleDoc:
+    """A rule's documentation, in the sections ruff uses. Rendered to ``docs/rules/<CODE>.md``.
+
+    ``example`` must trigger the rule and ``use_instead`` must not: a test checks both.
+    """
+
+    what_it_does: str
+    why_bad: str
+    example: str
+    use_instead: str
+    known_problems: str
+    references: tuple[str, ...] = ()
+    #: Extra sections (title -> markdown), e.g. the start-method table of GIL201.
+    extra_sections: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Report:
+    """A rule's raw report: a node and a message. The engine adds the position and rule facts."""
+
+    node: cst.CSTNode
+    message: str
+    #: The module the node belongs to, when it is not the module being checked.
+    module: Optional[ModuleInfo] = None
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RuleContext:
+    """What a rule can ask while checking a module: the project model and its settings."""
+
+    project: Project
+    settings: Mapping[str, Any]
+
+
+class Rule:
+    """Base class of every rule. Subclasses live one per module in :mod:`gillint.rules`."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]  # kebab-case, e.g. "missing-main-guard"
+    summary: ClassVar[str]  # one line for --list-rules and SARIF's shortDescription
+    severity: ClassVar[Severity] = Severity.WARNING
+    doc: ClassVar[RuleDoc]
+    #: Settings this rule reads; available in ``[tool.gillint]`` and on the command line.
+    options: ClassVar[tuple[Option, ...]] = ()
+
+    def check(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:
+        """Yield a :class:`Report` for each problem found in ``module``."""
+        raise NotImplementedError

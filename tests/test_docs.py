@@ -1,0 +1,47 @@
+"""Rule documentation: one page per code, all sections, committed pages up to date, examples true."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gillint.config import Config
+from gillint.docs import SECTIONS, render_rule_doc
+from gillint.engine import lint_source
+from gillint.rules import all_rules
+
+DOCS = Path(__file__).parent.parent / "docs" / "rules"
+RULES = all_rules()
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
+def test_rule_page_is_committed_and_current(rule) -> None:
+    page = DOCS / f"{rule.code}.md"
+    assert page.is_file(), f"{page} is missing: run `python -m gillint.docs`"
+    assert page.read_text(encoding="utf-8") == render_rule_doc(rule), (
+        f"{page} is stale: run `python -m gillint.docs`"
+    )
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
+def test_rule_page_has_every_section(rule) -> None:
+    text = render_rule_doc(rule)
+    for section in SECTIONS:
+        assert f"## {section}\n" in text, f"{rule.code} lacks '{section}'"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
+def test_doc_examples_are_true(rule, tmp_path: Path) -> None:
+    """The Example triggers the rule; the Use instead does not."""
+    config = Config(select=(rule.code,))
+    bad = lint_source(rule.doc.example, str(tmp_path / "example.py"), config)
+    good = lint_source(rule.doc.use_instead, str(tmp_path / "use_instead.py"), config)
+    assert [f.code for f in bad if f.code == rule.code], f"{rule.code}: Example reports nothing"
+    assert not good, f"{rule.code}: 'Use instead' reports {good}"
+
+
+def test_no_page_without_a_rule() -> None:
+    codes = {r.code for r in RULES}
+    orphans = [p.name for p in DOCS.glob("GIL*.md") if p.stem not in codes and p.stem != "GIL000"]
+    assert not orphans
