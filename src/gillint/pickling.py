@@ -1,0 +1,521 @@
+"""What crosses a process boundary by pickle, and which of it cannot be pickled.
+
+:func:`process_sends` lists everything a module sends to another process: the callable, the
+arguments and the items of the iterables of every process dispatch, and the arguments a call
+gives to a project function that forwards its parameter to a process dispatch (one level of
+helper). :func:`callable_problem` and :func:`argument_problem` decide, statically and
+conservatively, whether one of those values cannot be pickled. Anything unknown pickles.
+
+Facts relied on (``tests/test_pickling_claims.py`` checks them against the real pickler):
+pickle stores functions and classes by reference (module + ``__qualname__``), so lambdas and
+anything defined inside a function fail; open files, ``threading`` locks, generators and
+``sqlite3`` connections refuse to pickle; ``multiprocessing`` locks, queues and shared values
+pickle only while a process is being spawned, never as a pool task argument.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Iterator, Optional
+
+import libcst as cst
+
+from gillint import knowledge as kb
+from gillint.project import (
+    BindingKind,
+    CallableTarget,
+    ClassInfo,
+    Dispatch,
+    Executor,
+    FunctionInfo,
+    ModuleInfo,
+    Pickling,
+    Project,
+    Scope,
+    TargetKind,
+    dispatches,
+)
+
+#: Calls that return an open file object.
+OPEN_FILE_FACTORIES = frozenset({
+    "builtins.open", "io.open", "io.FileIO", "codecs.open", "gzip.open", "gzip.GzipFile", "bz2.open",
+    "bz2.BZ2File", "lzma.open", "lzma.LZMAFile", "tempfile.TemporaryFile", "tempfile.NamedTemporaryFile",
+    "os.fdopen",
+})
+#: Classes whose ``.open()`` method returns an open file object.
+PATH_CLASSES = frozenset({"pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath"})
+STANDARD_STREAMS = frozenset({"sys.stdin", "sys.stdout", "sys.stderr"})
+THREAD_LOCKS = frozenset({
+    "threading.Lock", "threading.RLock", "threading.Condition", "threading.Event", "threading.Semaphore",
+    "threading.BoundedSemaphore", "threading.Barrier", "_thread.allocate_lock", "_thread.LockType",
+})
+#: ``queue`` queues hold ``threading`` locks (``multiprocessing.Queue`` is the process-safe one).
+THREAD_QUEUES = frozenset({"queue.Queue", "queue.LifoQueue", "queue.PriorityQueue"})
+DATABASE_CONNECTIONS = frozenset({"sqlite3.connect", "sqlite3.Connection", "sqlite3.dbapi2.connect"})
+#: ``multiprocessing`` synchronisation objects: shared only by inheritance, at process creation.
+#: Any ``get_context(...).X`` reaches these names through :func:`kb.context_attribute_type`.
+INHERIT_ONLY = {
+    **{f"multiprocessing.{name}": "multiprocessing lock" for name in (
+        "Lock", "RLock", "Condition", "Event", "Semaphore", "BoundedSemaphore", "Barrier",
+    )},
+    **{f"multiprocessing.{name}": "multiprocessing queue" for name in ("Queue", "JoinableQueue", "SimpleQueue")},
+    **{f"multiprocessing.{name}": "multiprocessing shared value" for name in (
+        "Value", "Array", "RawValue", "RawArray",
+    )},
+}
+_CALL_KINDS = {
+    **{name: "open file" for name in OPEN_FILE_FACTORIES},
+    **{name: "lock" for name in THREAD_LOCKS},
+    **{name: "thread queue" for name in THREAD_QUEUES},
+    **{name: "sqlite3 connection" for name in DATABASE_CONNECTIONS},
+}
+_WHY = {
+    "open file": "an open file object cannot be pickled",
+    "lock": "a threading lock cannot be pickled",
+    "thread queue": "a queue.Queue holds threading locks and cannot be pickled (use a multiprocessing queue)",
+    "sqlite3 connection": "a sqlite3 connection cannot be pickled",
+    "generator": "a generator object cannot be pickled",
+    "multiprocessing lock": "a multiprocessing lock may only be shared by inheritance, not sent as a task argument",
+    "multiprocessing queue": "a multiprocessing queue may only be shared by inheritance, not sent as a task "
+                             "argument (use a Manager().Queue())",
+    "multiprocessing shared value": "a multiprocessing shared value may only be shared by inheritance, not "
+                                    "sent as a task argument",
+}
+#: Which start methods pickle what a dispatch sends.
+START_METHODS = {
+    Pickling.ALWAYS: ("fork", "spawn", "forkserver"),
+    Pickling.SPAWN: ("spawn", "forkserver"),
+}
+
+
+class Role(str, Enum):
+    CALLABLE = "callable"
+    ARGUMENT = "argument"
+    ITEM = "item"  # an item of an iterable the pool maps over
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A value a module sends to another process, and where to report it."""
+
+    role: Role
+    expr: cst.BaseExpression
+    scope: Scope
+    dispatch: Dispatch
+    #: The project function whose parameter forwards ``expr`` to ``dispatch`` (helper following).
+    via: Optional[FunctionInfo] = None
+    parameter: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a value cannot be pickled: its kind (evidence vocabulary) and a one-clause reason."""
+
+    kind: str
+    reason: str
+    target: Optional[FunctionInfo] = None
+    #: Set when the value was bound away from where it is sent: (line, expression).
+    bound_at: Optional[int] = None
+
+
+def start_methods(dispatch: Dispatch) -> tuple[str, ...]:
+    return START_METHODS.get(dispatch.pickling, ())
+
+
+def describe_start_methods(dispatch: Dispatch) -> str:
+    if dispatch.pickling is Pickling.ALWAYS:
+        return "under every start method"
+    return ("under the spawn and forkserver start methods (the default on macOS and Windows, and on Linux "
+            "since Python 3.14)")
+
+
+# -- what is sent ------------------------------------------------------------------------------
+
+
+def process_sends(project: Project, module: ModuleInfo) -> Iterator[Sent]:
+    """Everything ``module`` sends to another process, directly or through a project helper."""
+    fork = chooses_fork(project, module)
+    for dispatch in dispatches(project, module):
+        if _pickles(project, dispatch, fork):
+            yield from _dispatch_sends(project, dispatch)
+    for site in module.calls:
+        for target in project.callable_targets(site.node.func, site.scope):
+            function, offset = _called_function(project, target)
+            if function is None:
+                continue
+            for parameter, sent in forwarded_parameters(project, function):
+                argument = _argument_for(site.node, function, parameter, offset)
+                if argument is not None:
+                    yield Sent(sent.role, argument, site.scope, sent.dispatch, function, parameter)
+
+
+def _pickles(project: Project, dispatch: Dispatch, fork: Optional[bool] = None) -> bool:
+    """A process dispatch whose payload is pickled under the start method the module may use."""
+    if dispatch.executor is not Executor.PROCESS or dispatch.pickling is Pickling.NEVER:
+        return False
+    if dispatch.pickling is Pickling.SPAWN:
+        return not (chooses_fork(project, dispatch.module) if fork is None else fork)
+    return True
+
+
+def _dispatch_sends(project: Project, dispatch: Dispatch) -> Iterator[Sent]:
+    scope = dispatch.site.scope
+    if dispatch.callable is not None:
+        yield Sent(Role.CALLABLE, dispatch.callable, scope, dispatch)
+        # ``partial(f, a, b)``: the bound arguments travel with it.
+        for argument in partial_parts(project, dispatch.callable, scope)[1:]:
+            yield Sent(Role.ARGUMENT, argument, scope, dispatch)
+    for argument in dispatch.arguments:
+        yield Sent(Role.ARGUMENT, argument, scope, dispatch)
+    star = dispatch.api.endswith(("starmap", "starmap_async"))
+    for iterable in dispatch.iterables:
+        for item in iterable_items(iterable, star):
+            yield Sent(Role.ITEM, item, scope, dispatch)
+
+
+def partial_parts(project: Project, expr: cst.BaseExpression, scope: Scope) -> tuple[cst.BaseExpression, ...]:
+    """The wrapped function and bound arguments of a literal ``functools.partial(f, ...)`` call."""
+    if not isinstance(expr, cst.Call) or project.qualified_name(expr.func, scope) not in kb.PARTIAL:
+        return ()
+    if not expr.args or expr.args[0].keyword is not None or expr.args[0].star:
+        return ()
+    return tuple(a.value for a in expr.args if not a.star)
+
+
+def iterable_items(iterable: cst.BaseExpression, star: bool) -> Iterator[cst.BaseExpression]:
+    """Items of a literal iterable or comprehension (tuple elements too for ``starmap``)."""
+    items: list[cst.BaseExpression] = []
+    if isinstance(iterable, (cst.ListComp, cst.GeneratorExp, cst.SetComp)):
+        items.append(iterable.elt)
+    elif isinstance(iterable, (cst.List, cst.Tuple, cst.Set)):
+        items.extend(e.value for e in iterable.elements if not isinstance(e, cst.StarredElement))
+    for item in items:
+        if star and isinstance(item, (cst.Tuple, cst.List)):
+            yield from (e.value for e in item.elements if not isinstance(e, cst.StarredElement))
+        else:
+            yield item
+
+
+def forwarded_parameters(project: Project, function: FunctionInfo) -> list[tuple[str, Sent]]:
+    """Parameters of ``function`` that reach a process dispatch unchanged, with what they become."""
+    def compute() -> list[tuple[str, Sent]]:
+        found = []
+        for dispatch in dispatches(project, function.module):
+            if not _pickles(project, dispatch):
+                continue
+            for sent in _dispatch_sends(project, dispatch):
+                for expr in (sent.expr, *partial_parts(project, sent.expr, sent.scope)[:1]):
+                    parameter = _parameter_of(project, expr, sent.scope, function)
+                    if parameter is not None:
+                        found.append((parameter, sent))
+        return found
+
+    return project.memo("forwarded-parameters", function.node, compute, [])
+
+
+def _parameter_of(project: Project, expr: cst.BaseExpression, scope: Scope, function: FunctionInfo) -> Optional[str]:
+    """The parameter of ``function`` that ``expr`` (a name, or ``self.attr`` set from it) holds."""
+    values = project.values(expr, scope)
+    if len(values) != 1:
+        return None
+    binding = values[0].binding
+    if binding is None or binding.kind is not BindingKind.PARAMETER or binding.scope is not function.scope:
+        return None
+    return binding.name
+
+
+def _called_function(project: Project, target: CallableTarget) -> tuple[Optional[FunctionInfo], int]:
+    """The function a call runs and how many leading parameters the call does not fill (self)."""
+    if target.kind is TargetKind.CLASS and target.cls is not None:
+        init = project.find_method(target.cls, "__init__")
+        return init, 1
+    function = target.function
+    if target.kind is not TargetKind.FUNCTION or function is None:
+        return None, 0
+    if target.bound or (function.owner is not None and _decorated(function, "classmethod")):
+        return function, 1
+    return function, 0
+
+
+def _decorated(function: FunctionInfo, name: str) -> bool:
+    return any(isinstance(d.decorator, cst.Name) and d.decorator.value == name for d in function.node.decorators)
+
+
+def _argument_for(call: cst.Call, function: FunctionInfo, parameter: str, offset: int) -> Optional[cst.BaseExpression]:
+    params = function.node.params
+    positional = [p.name.value for p in (*params.posonly_params, *params.params)][offset:]
+    index = positional.index(parameter) if parameter in positional else None
+    for position, arg in enumerate(call.args):
+        if arg.star:
+            return None
+        if arg.keyword is not None:
+            if arg.keyword.value == parameter:
+                return arg.value
+        elif position == index:
+            return arg.value
+    return None
+
+
+# -- start method --------------------------------------------------------------------------------
+
+
+def chooses_fork(project: Project, module: ModuleInfo) -> bool:
+    """The module explicitly picks fork: ``set_start_method("fork")`` or ``get_context("fork")``."""
+    def compute() -> bool:
+        for site in module.calls:
+            if project.qualified_name(site.node.func, site.scope) not in kb.START_METHOD_SETTERS:
+                continue
+            for arg in site.node.args:
+                if arg.keyword is None or arg.keyword.value == "method":
+                    value = arg.value
+                    if isinstance(value, cst.SimpleString) and value.evaluated_value == "fork":
+                        return True
+                    break
+        return False
+
+    return project.memo("chooses-fork", module.tree, compute, False)
+
+
+# -- callables -------------------------------------------------------------------------------------
+
+
+def callable_problem(project: Project, expr: cst.BaseExpression, scope: Scope) -> Optional[Problem]:
+    """Why the callable ``expr`` cannot be pickled by reference, or None (picklable or unknown)."""
+    if isinstance(expr, cst.Attribute):
+        problem = _local_instance_method(project, expr, scope)
+        if problem is not None:
+            return problem
+    for target in project.callable_targets(expr, scope):
+        problem = _target_problem(project, target)
+        if problem is not None:
+            if target.expr is not expr and not _inside(target.expr, expr):
+                problem = Problem(problem.kind, problem.reason, problem.target,
+                                  target.scope.module.line_of(target.expr))
+            return problem
+    return None
+
+
+def _local_instance_method(project: Project, expr: cst.Attribute, scope: Scope) -> Optional[Problem]:
+    """``obj.method`` where ``obj`` is constructed from a class defined inside a function."""
+    for value in project.values(expr.value, scope):
+        if not isinstance(value.expr, cst.Call):
+            continue
+        cls = project.resolve_definition(value.expr.func, value.scope)
+        if isinstance(cls, ClassInfo) and cls.is_local:
+            method = project.find_method(cls, expr.attr.value)
+            if method is not None:
+                return Problem("local class method", f"'{method.qualname}' is a method of a class defined inside "
+                               "a function, which cannot be pickled by reference", method)
+    return None
+
+
+def _inside(node: cst.CSTNode, container: cst.CSTNode) -> bool:
+    return node is container or (isinstance(container, cst.Call) and any(a.value is node for a in container.args))
+
+
+def _target_problem(project: Project, target: CallableTarget) -> Optional[Problem]:
+    if target.kind is TargetKind.LAMBDA:
+        return Problem("lambda", "a lambda cannot be pickled by reference")
+    if target.kind is TargetKind.PARTIAL and target.inner is not None:
+        inner = _target_problem(project, target.inner)
+        if inner is None:
+            return None
+        return Problem("partial", f"the partial wraps {_article(inner.kind)}: {inner.reason}", inner.target)
+    if target.kind is TargetKind.CLASS and target.cls is not None and target.cls.is_local:
+        return Problem("local class", f"class '{target.cls.qualname}' is defined inside a function and cannot "
+                       "be pickled by reference")
+    function = target.function
+    if target.kind is not TargetKind.FUNCTION or function is None or not function.is_local:
+        return None
+    owner = function.owner
+    if owner is not None and owner.is_local:
+        return Problem("local class method", f"'{function.qualname}' is a method of a class defined inside a "
+                       "function, which cannot be pickled by reference", function)
+    kind = "closure" if is_closure(function) else "local function"
+    return Problem(kind, f"'{function.qualname}' is defined inside a function and cannot be pickled by "
+                   "reference", function)
+
+
+def _article(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
+def is_closure(function: FunctionInfo) -> bool:
+    """The local function reads a name bound by an enclosing function."""
+    enclosing = function.defining_scope
+    names = {node.value for node in _names(function.node.body)}
+    for name in names:
+        for binding in function.scope.lookup(name):
+            if binding.scope is not function.scope and enclosing.is_within(binding.scope) \
+                    and binding.scope.function is not None:
+                return True
+    return False
+
+
+def _names(node: cst.CSTNode) -> Iterator[cst.Name]:
+    collector = _NameCollector()
+    node.visit(collector)
+    return iter(collector.names)
+
+
+class _NameCollector(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[cst.Name] = []
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.append(node)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False
+
+
+# -- arguments -------------------------------------------------------------------------------------
+
+
+def argument_problem(project: Project, expr: cst.BaseExpression, scope: Scope, dispatch: Dispatch) -> Optional[Problem]:
+    """Why the argument ``expr`` sent by ``dispatch`` cannot be pickled, or None."""
+    for value in project.values(expr, scope):
+        problem = _value_problem(project, value.expr, value.scope, dispatch)
+        if problem is None and isinstance(value.expr, (cst.Lambda, cst.FunctionDef)):
+            problem = callable_problem(project, expr, scope)
+        if problem is not None:
+            if value.expr is not expr:
+                line = value.scope.module.line_of(value.expr)
+                problem = Problem(problem.kind, problem.reason, problem.target, line)
+            return problem
+    return None
+
+
+def _value_problem(project: Project, node: cst.CSTNode, scope: Scope, dispatch: Dispatch) -> Optional[Problem]:
+    if isinstance(node, cst.GeneratorExp):
+        return Problem("generator", _WHY["generator"])
+    if isinstance(node, cst.Attribute) and project.qualified_name(node, scope) in STANDARD_STREAMS:
+        return Problem("open file", "a standard stream is an open file object and cannot be pickled")
+    if not isinstance(node, cst.Call):
+        return None
+    kind = _call_kind(project, node, scope)
+    if kind is None:
+        return None
+    if kind in INHERIT_ONLY.values() and dispatch.pickling is not Pickling.ALWAYS:
+        return None  # given to Process(args=...) or initargs: inherited while spawning, which is allowed
+    return Problem(kind, _WHY[kind])
+
+
+def _call_kind(project: Project, call: cst.Call, scope: Scope) -> Optional[str]:
+    name = project.qualified_name(call.func, scope)
+    if name in _CALL_KINDS:
+        return _CALL_KINDS[name]
+    types = project.instance_types(call, scope)
+    constructed = types[0] if len(types) == 1 else None
+    if constructed in INHERIT_ONLY:
+        return INHERIT_ONLY[constructed]
+    if isinstance(call.func, cst.Attribute) and call.func.attr.value == "open":
+        receiver = project.instance_types(call.func.value, scope)
+        if kb.family(receiver, PATH_CLASSES):
+            return "open file"
+    for target in project.callable_targets(call.func, scope):
+        function = target.function
+        if target.kind is TargetKind.FUNCTION and function is not None and is_generator(project, function):
+            return "generator"
+    return None
+
+
+def is_generator(project: Project, function: FunctionInfo) -> bool:
+    """The ``def`` has ``yield`` in its own body (not in nested functions or lambdas)."""
+    def compute() -> bool:
+        finder = _YieldFinder()
+        function.node.body.visit(finder)
+        return finder.found
+
+    return project.memo("is-generator", function.node, compute, False)
+
+
+class _YieldFinder(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+
+    def visit_Yield(self, node: cst.Yield) -> bool:
+        self.found = True
+        return False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False
+
+
+# -- messages and evidence ----------------------------------------------------------------------
+
+
+def explain(sent: Sent, problem: Problem, what: str) -> str:
+    """``<reason> (line N); <who> pickles <what> <when>``: the shared shape of GIL201/GIL202 messages."""
+    dispatch = sent.dispatch
+    verb = "defined" if problem.kind.startswith("local") or problem.kind == "closure" else "bound"
+    bound = f" ({verb} on line {problem.bound_at})" if problem.bound_at is not None else ""
+    when = describe_start_methods(dispatch)
+    if sent.via is None:
+        return f"{problem.reason}{bound}; `{dispatch.api}` pickles {what} {when}"
+    line = dispatch.module.line_of(dispatch.site.node)
+    where = "" if dispatch.module is sent.scope.module else f" of {dispatch.module.display_path}"
+    return (f"{problem.reason}{bound}; `{sent.via.qualname}` passes its parameter '{sent.parameter}' to "
+            f"`{dispatch.api}` (line {line}{where}), which pickles {what} {when}")
+
+
+def evidence(sent: Sent, problem: Problem, role_key: str) -> dict[str, object]:
+    """The structured facts of a finding (see HELPERS.md, evidence contract)."""
+    dispatch = sent.dispatch
+    found: dict[str, object] = {
+        role_key: sent.scope.module.code_of(sent.expr),
+        "kind": problem.kind,
+        "start_methods": list(start_methods(dispatch)),
+        "dispatch": {"api": dispatch.api, "path": dispatch.module.display_path,
+                     "line": dispatch.module.line_of(dispatch.site.node)},
+    }
+    if problem.target is not None:
+        found["target"] = {"name": problem.target.qualname, "path": problem.target.module.display_path,
+                           "line": problem.target.module.line_of(problem.target.node)}
+    if sent.via is not None:
+        found["via"] = {"name": sent.via.qualname, "parameter": sent.parameter}
+    return found
+
+
+#: The "Start methods" section of the GIL201/GIL202 pages.
+START_METHOD_TABLE = """
+What is pickled depends on the start method. With *fork* the child is a copy of the parent and
+inherits the callable and arguments of `Process(...)` and of pool initializers; *spawn* and
+*forkserver* start a fresh interpreter and must pickle them. Tasks submitted to a running pool are
+always pickled.
+
+| site | fork | spawn | forkserver |
+|---|---|---|---|
+| `Pool.map/imap/starmap/apply_async/...` (callable, arguments, items) | pickled | pickled | pickled |
+| `ProcessPoolExecutor.submit/map`, `run_in_executor(process_pool, ...)` | pickled | pickled | pickled |
+| `Process(target=..., args=..., kwargs=...)` | inherited | pickled | pickled |
+| `Pool(initializer=..., initargs=...)`, `ProcessPoolExecutor(initializer=...)` | inherited | pickled | pickled |
+| `ThreadPoolExecutor`, `multiprocessing.dummy.Pool`, `ThreadPool` | not pickled | not pickled | not pickled |
+
+Default start method:
+
+| platform | Python 3.8-3.13 | Python 3.14+ |
+|---|---|---|
+| Linux and other POSIX | fork | forkserver |
+| macOS | spawn | spawn |
+| Windows | spawn (the only one) | spawn (the only one) |
+
+`multiprocessing` locks, queues and shared values are the exception in the other direction: they may
+be passed to `Process(args=...)` and `initargs` under any start method (that is inheritance), but
+never as a pool task argument.
+
+When a module explicitly selects fork (`multiprocessing.set_start_method("fork")` or
+`multiprocessing.get_context("fork")`), gillint does not report `Process(...)` and initializer sites of
+that module: under fork nothing is pickled for them. Such code still fails where fork does not exist
+(Windows) or is unsafe (macOS).
+"""

@@ -1,0 +1,86 @@
+"""GIL201 unpicklable-callable: a lambda, local function or local class sent to another process."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from gillint.findings import Severity
+from gillint.pickling import START_METHOD_TABLE, Role, callable_problem, evidence, explain, process_sends
+from gillint.project import ModuleInfo
+from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
+
+
+class UnpicklableCallable(Rule):
+    code = "GIL201"
+    name = "unpicklable-callable"
+    summary = "The callable given to a process pool or process cannot be pickled."
+    severity = Severity.ERROR
+    doc = RuleDoc(
+        what_it_does="""
+Finds callables handed to another process that `pickle` cannot serialise: a `lambda` (written inline
+or bound to a name first), a function defined inside another function (a local function or closure),
+a method of a class defined inside a function, and `functools.partial` wrapping one of those. The
+sites are the task methods of `multiprocessing.Pool` and `get_context(...).Pool` (`map`, `imap`,
+`starmap`, `apply_async`, ...), `ProcessPoolExecutor.submit`/`.map`, `loop.run_in_executor` on a
+process pool, `multiprocessing.Process(target=...)` and the `initializer` of process pools. A
+callable passed to a project function that forwards its parameter to such a site is reported at the
+caller's argument.
+""",
+        why_bad="""
+Work sent to another process is pickled, and pickle stores a function *by reference*: its module and
+qualified name, looked up again in the child. A lambda is named `<lambda>` and a local function
+`outer.<locals>.inner`; neither can be looked up, so the call fails with `PicklingError: Can't pickle
+<function <lambda>>` or `Can't pickle local object`. Pool task submission pickles under every start
+method; `Process(target=...)` and pool initializers only under spawn and forkserver, which is why such
+code often works on Linux up to Python 3.13 and breaks on macOS, Windows and Python 3.14. Some pools
+hang instead of raising.
+""",
+        example="""
+from concurrent.futures import ProcessPoolExecutor
+
+def main(data):
+    with ProcessPoolExecutor() as pool:
+        return list(pool.map(lambda x: x * 2, data))
+""",
+        use_instead="""
+from concurrent.futures import ProcessPoolExecutor
+
+def double(x):
+    return x * 2
+
+def main(data):
+    with ProcessPoolExecutor() as pool:
+        return list(pool.map(double, data))
+""",
+        known_problems="""
+- Only pools gillint can type are checked: a pool received as a parameter or returned by a function
+  is not. Helpers are followed one level deep.
+- Thread pools (`ThreadPoolExecutor`, `multiprocessing.dummy`, `ThreadPool`) pickle nothing and are
+  never reported. Libraries that serialise with cloudpickle or dill (joblib, loky, dask, pathos, the
+  `multiprocess` package) accept lambdas and closures and are not checked.
+- A bound method of an instance of a module-level class pickles the instance too; when the instance
+  holds a lock or an open file that fails, but gillint does not look inside instances.
+- Choice for `Process(target=...)` and pool initializers: when the same module explicitly selects
+  fork (`multiprocessing.set_start_method("fork")` or `multiprocessing.get_context("fork")`),
+  nothing is pickled for them and gillint stays silent. Task submission is reported regardless.
+""",
+        references=(
+            "[pickle: what can be pickled and unpickled]"
+            "(https://docs.python.org/3/library/pickle.html#what-can-be-pickled-and-unpickled)",
+            "[multiprocessing programming guidelines]"
+            "(https://docs.python.org/3/library/multiprocessing.html#programming-guidelines)",
+            "[Contexts and start methods]"
+            "(https://docs.python.org/3/library/multiprocessing.html#contexts-and-start-methods)",
+        ),
+        extra_sections=(("Start methods", START_METHOD_TABLE),),
+    )
+
+    def check(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:
+        project = context.project
+        for sent in process_sends(project, module):
+            if sent.role is not Role.CALLABLE:
+                continue
+            problem = callable_problem(project, sent.expr, sent.scope)
+            if problem is not None:
+                yield Report(sent.expr, explain(sent, problem, "the callable"),
+                             evidence=evidence(sent, problem, "callable"))
