@@ -106,6 +106,12 @@ class Sent:
     #: The project function whose parameter forwards ``expr`` to ``dispatch`` (helper following).
     via: Optional[FunctionInfo] = None
     parameter: Optional[str] = None
+    #: Where to report when it is not ``expr``: the iterable name whose bound items are ``expr``.
+    at: Optional[cst.BaseExpression] = None
+
+    @property
+    def node(self) -> cst.BaseExpression:
+        return self.at if self.at is not None else self.expr
 
 
 @dataclass(frozen=True)
@@ -170,6 +176,11 @@ def _dispatch_sends(project: Project, dispatch: Dispatch) -> Iterator[Sent]:
         yield Sent(Role.ARGUMENT, argument, scope, dispatch)
     star = dispatch.api.endswith(("starmap", "starmap_async"))
     for iterable in dispatch.iterables:
+        if isinstance(iterable, cst.Name):  # ``items = [open(p) for p in paths]`` earlier in the module
+            for value in project.values(iterable, scope):
+                if value.expr is not iterable and value.scope.module is dispatch.module:
+                    for item in iterable_items(value.expr, star):
+                        yield Sent(Role.ITEM, item, value.scope, dispatch, at=iterable)
         for item in iterable_items(iterable, star):
             yield Sent(Role.ITEM, item, scope, dispatch)
 
@@ -183,7 +194,7 @@ def partial_parts(project: Project, expr: cst.BaseExpression, scope: Scope) -> t
     return tuple(a.value for a in expr.args if not a.star)
 
 
-def iterable_items(iterable: cst.BaseExpression, star: bool) -> Iterator[cst.BaseExpression]:
+def iterable_items(iterable: cst.CSTNode, star: bool) -> Iterator[cst.BaseExpression]:
     """Items of a literal iterable or comprehension (tuple elements too for ``starmap``)."""
     items: list[cst.BaseExpression] = []
     if isinstance(iterable, (cst.ListComp, cst.GeneratorExp, cst.SetComp)):
@@ -282,10 +293,9 @@ def chooses_fork(project: Project, module: ModuleInfo) -> bool:
 
 def callable_problem(project: Project, expr: cst.BaseExpression, scope: Scope) -> Optional[Problem]:
     """Why the callable ``expr`` cannot be pickled by reference, or None (picklable or unknown)."""
-    if isinstance(expr, cst.Attribute):
-        problem = _local_instance_method(project, expr, scope)
-        if problem is not None:
-            return problem
+    problem = _local_instance(project, expr, scope)
+    if problem is not None:
+        return problem
     for target in project.callable_targets(expr, scope):
         problem = _target_problem(project, target)
         if problem is not None:
@@ -296,17 +306,22 @@ def callable_problem(project: Project, expr: cst.BaseExpression, scope: Scope) -
     return None
 
 
-def _local_instance_method(project: Project, expr: cst.Attribute, scope: Scope) -> Optional[Problem]:
-    """``obj.method`` where ``obj`` is constructed from a class defined inside a function."""
-    for value in project.values(expr.value, scope):
+def _local_instance(project: Project, expr: cst.BaseExpression, scope: Scope) -> Optional[Problem]:
+    """An instance of a class defined inside a function, or ``instance.method`` of one."""
+    receiver = expr.value if isinstance(expr, cst.Attribute) else expr
+    for value in project.values(receiver, scope):
         if not isinstance(value.expr, cst.Call):
             continue
         cls = project.resolve_definition(value.expr.func, value.scope)
-        if isinstance(cls, ClassInfo) and cls.is_local:
-            method = project.find_method(cls, expr.attr.value)
-            if method is not None:
-                return Problem("local class method", f"'{method.qualname}' is a method of a class defined inside "
-                               "a function, which cannot be pickled by reference", method)
+        if not isinstance(cls, ClassInfo) or not cls.is_local:
+            continue
+        if not isinstance(expr, cst.Attribute):
+            return Problem("local class instance", f"an instance of '{cls.qualname}', a class defined inside a "
+                           "function, cannot be pickled")
+        method = project.find_method(cls, expr.attr.value)
+        if method is not None:
+            return Problem("local class method", f"'{method.qualname}' is a method of a class defined inside "
+                           "a function, which cannot be pickled by reference", method)
     return None
 
 
@@ -396,6 +411,9 @@ def _value_problem(project: Project, node: cst.CSTNode, scope: Scope, dispatch: 
         return Problem("open file", "a standard stream is an open file object and cannot be pickled")
     if not isinstance(node, cst.Call):
         return None
+    local = _local_instance(project, node, scope)
+    if local is not None:
+        return local
     kind = _call_kind(project, node, scope)
     if kind is None:
         return None
@@ -459,21 +477,24 @@ def explain(sent: Sent, problem: Problem, what: str) -> str:
     """``<reason> (line N); <who> pickles <what> <when>``: the shared shape of GIL201/GIL202 messages."""
     dispatch = sent.dispatch
     verb = "defined" if problem.kind.startswith("local") or problem.kind == "closure" else "bound"
-    bound = f" ({verb} on line {problem.bound_at})" if problem.bound_at is not None else ""
+    line = problem.bound_at
+    if line is None and sent.at is not None:
+        line = sent.scope.module.line_of(sent.expr)
+    bound = f" ({verb} on line {line})" if line is not None else ""
     when = describe_start_methods(dispatch)
     if sent.via is None:
         return f"{problem.reason}{bound}; `{dispatch.api}` pickles {what} {when}"
-    line = dispatch.module.line_of(dispatch.site.node)
+    dispatch_line = dispatch.module.line_of(dispatch.site.node)
     where = "" if dispatch.module is sent.scope.module else f" of {dispatch.module.display_path}"
     return (f"{problem.reason}{bound}; `{sent.via.qualname}` passes its parameter '{sent.parameter}' to "
-            f"`{dispatch.api}` (line {line}{where}), which pickles {what} {when}")
+            f"`{dispatch.api}` (line {dispatch_line}{where}), which pickles {what} {when}")
 
 
 def evidence(sent: Sent, problem: Problem, role_key: str) -> dict[str, object]:
     """The structured facts of a finding (see HELPERS.md, evidence contract)."""
     dispatch = sent.dispatch
     found: dict[str, object] = {
-        role_key: sent.scope.module.code_of(sent.expr),
+        role_key: sent.scope.module.code_of(sent.node),
         "kind": problem.kind,
         "start_methods": list(start_methods(dispatch)),
         "dispatch": {"api": dispatch.api, "path": dispatch.module.display_path,

@@ -82,5 +82,5 @@ def main(data):
                 continue
             problem = callable_problem(project, sent.expr, sent.scope)
             if problem is not None:
-                yield Report(sent.expr, explain(sent, problem, "the callable"),
+                yield Report(sent.node, explain(sent, problem, "the callable"),
                              evidence=evidence(sent, problem, "callable"))

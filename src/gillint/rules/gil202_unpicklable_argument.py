@@ -88,4 +88,4 @@ def main(path):
             problem = argument_problem(project, sent.expr, sent.scope, sent.dispatch)
             if problem is not None:
                 what = "the items it maps over" if sent.role is Role.ITEM else "its arguments"
-                yield Report(sent.expr, explain(sent, problem, what), evidence=evidence(sent, problem, "argument"))
+                yield Report(sent.node, explain(sent, problem, what), evidence=evidence(sent, problem, "argument"))
