@@ -48,7 +48,7 @@ PATH_CLASSES = frozenset({"pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsP
 STANDARD_STREAMS = frozenset({"sys.stdin", "sys.stdout", "sys.stderr"})
 THREAD_LOCKS = frozenset({
     "threading.Lock", "threading.RLock", "threading.Condition", "threading.Event", "threading.Semaphore",
-    "threading.BoundedSemaphore", "threading.Barrier", "_thread.allocate_lock", "_thread.LockType",
+    "threading.BoundedSemaphore", "threading.Barrier", "_thread.allocate_lock",
 })
 #: ``queue`` queues hold ``threading`` locks (``multiprocessing.Queue`` is the process-safe one).
 THREAD_QUEUES = frozenset({"queue.Queue", "queue.LifoQueue", "queue.PriorityQueue"})
