@@ -35,6 +35,40 @@ def numbers():
     yield 1
 
 
+def timed(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any) -> Any:
+        return fn(*args)
+    return wrapper
+
+
+def timed_wraps(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any) -> Any:
+        return fn(*args)
+    return wrapper
+
+
+@timed
+def slow(x: int) -> int:
+    return x
+
+
+@timed_wraps
+def fine(x: int) -> int:
+    return x
+
+
+@functools.lru_cache(maxsize=None)
+def cached(x: int) -> int:
+    return x
+
+
+def make_worker(k: int) -> Callable[[int], int]:
+    def work(x: int) -> int:
+        return x * k
+    return work
+
+
 class Model:
     def predict(self, x: int) -> int:
         return x
@@ -70,6 +104,8 @@ def _local_objects() -> dict[str, Any]:
         "local class": Local,
         "local class method": Local().method,
         "local class instance": Local(),
+        "factory result": make_worker(2),
+        "decorated without functools.wraps": slow,
         "generator": numbers(),
         "generator expression": (x for x in range(3)),
     }
@@ -142,7 +178,7 @@ def test_unpicklable_callables_and_generators(kind: str) -> None:
 
 def test_picklable_negatives() -> None:
     model = Model()
-    for value in (top, len, abs, str.upper, math.sqrt, Model, model.predict, Model.static, Model.build,
+    for value in (fine, cached, top, len, abs, str.upper, math.sqrt, Model, model.predict, Model.static, Model.build,
                   functools.partial(top, y=2), [1, 2], "path"):
         assert _pickles(value), value
 

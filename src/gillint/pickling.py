@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Union
 
 import libcst as cst
 
@@ -82,6 +82,7 @@ _WHY = {
     "multiprocessing shared value": "a multiprocessing shared value may only be shared by inheritance, not "
                                     "sent as a task argument",
 }
+WRAPS = frozenset({"functools.wraps"})
 #: Which start methods pickle what a dispatch sends.
 START_METHODS = {
     Pickling.ALWAYS: ("fork", "spawn", "forkserver"),
@@ -340,9 +341,13 @@ def _target_problem(project: Project, target: CallableTarget) -> Optional[Proble
     if target.kind is TargetKind.CLASS and target.cls is not None and target.cls.is_local:
         return Problem("local class", f"class '{target.cls.qualname}' is defined inside a function and cannot "
                        "be pickled by reference")
+    if target.kind is TargetKind.UNKNOWN and isinstance(target.expr, cst.Call):
+        return _factory_problem(project, target.expr, target.scope)
     function = target.function
-    if target.kind is not TargetKind.FUNCTION or function is None or not function.is_local:
+    if target.kind is not TargetKind.FUNCTION or function is None:
         return None
+    if not function.is_local:
+        return _decorator_problem(project, function)
     owner = function.owner
     if owner is not None and owner.is_local:
         return Problem("local class method", f"'{function.qualname}' is a method of a class defined inside a "
@@ -350,6 +355,71 @@ def _target_problem(project: Project, target: CallableTarget) -> Optional[Proble
     kind = "closure" if is_closure(function) else "local function"
     return Problem(kind, f"'{function.qualname}' is defined inside a function and cannot be pickled by "
                    "reference", function)
+
+
+def _factory_problem(project: Project, call: cst.Call, scope: Scope) -> Optional[Problem]:
+    """``make_worker(3)`` where the project function returns a local function or a lambda."""
+    for target in project.callable_targets(call.func, scope):
+        if target.kind is not TargetKind.FUNCTION or target.function is None:
+            continue
+        factory = target.function
+        returned = returned_local(project, factory)
+        if isinstance(returned, cst.Lambda):
+            return Problem("lambda", f"'{factory.qualname}()' returns a lambda, which cannot be pickled by reference")
+        if returned is not None:
+            kind = "closure" if is_closure(returned) else "local function"
+            return Problem(kind, f"'{factory.qualname}()' returns '{returned.qualname}', a function defined inside "
+                           "a function, which cannot be pickled by reference", returned)
+    return None
+
+
+def _decorator_problem(project: Project, function: FunctionInfo) -> Optional[Problem]:
+    """A def whose outermost project decorator replaces it with a local wrapper lacking ``functools.wraps``."""
+    if not function.node.decorators:
+        return None
+    decorator = function.node.decorators[0].decorator
+    scope = function.defining_scope
+    factory = decorator.func if isinstance(decorator, cst.Call) else decorator
+    for target in project.callable_targets(factory, scope):
+        if target.kind is not TargetKind.FUNCTION or target.function is None:
+            continue
+        wrapper = returned_local(project, target.function)
+        if isinstance(decorator, cst.Call) and isinstance(wrapper, FunctionInfo):
+            wrapper = returned_local(project, wrapper)  # ``@retry(3)``: the factory returns the decorator
+        if isinstance(wrapper, FunctionInfo) and not _copies_qualname(project, wrapper):
+            return Problem("closure", f"its decorator replaces '{function.qualname}' with '{wrapper.qualname}', "
+                           "a function defined inside a function (no functools.wraps), which cannot be pickled "
+                           "by reference", wrapper)
+    return None
+
+
+def _copies_qualname(project: Project, wrapper: FunctionInfo) -> bool:
+    """``@functools.wraps(f)``, ``update_wrapper`` or a ``__qualname__`` assignment keeps pickling by name."""
+    for decorator in wrapper.node.decorators:
+        expr = decorator.decorator.func if isinstance(decorator.decorator, cst.Call) else decorator.decorator
+        if project.qualified_name(expr, wrapper.defining_scope) in WRAPS:
+            return True
+    enclosing = wrapper.defining_scope.function_scope
+    source = enclosing.module.code_of(enclosing.node) if enclosing is not None else ""
+    return "update_wrapper" in source or "__qualname__" in source
+
+
+def returned_local(project: Project, function: FunctionInfo) -> Union[FunctionInfo, cst.Lambda, None]:
+    """What ``function`` returns when every ``return`` gives a lambda or a def local to it."""
+    def compute() -> Union[FunctionInfo, cst.Lambda, None]:
+        found: Union[FunctionInfo, cst.Lambda, None] = None
+        for returned in _body_facts(project, function).returns:
+            if isinstance(returned, cst.Lambda):
+                found = found or returned
+                continue
+            values = project.values(returned, function.scope) if isinstance(returned, cst.Name) else []
+            local = [function.module.function_for(v.expr) for v in values if isinstance(v.expr, cst.FunctionDef)]
+            if not values or len(local) != len(values) or any(f is None or not f.is_local for f in local):
+                return None
+            found = found or local[0]
+        return found
+
+    return project.memo("returned-local", function.node, compute, None)
 
 
 def _article(kind: str) -> str:
@@ -411,7 +481,7 @@ def _value_problem(project: Project, node: cst.CSTNode, scope: Scope, dispatch: 
         return Problem("open file", "a standard stream is an open file object and cannot be pickled")
     if not isinstance(node, cst.Call):
         return None
-    local = _local_instance(project, node, scope)
+    local = _local_instance(project, node, scope) or _factory_problem(project, node, scope)
     if local is not None:
         return local
     kind = _call_kind(project, node, scope)
@@ -443,21 +513,33 @@ def _call_kind(project: Project, call: cst.Call, scope: Scope) -> Optional[str]:
 
 def is_generator(project: Project, function: FunctionInfo) -> bool:
     """The ``def`` has ``yield`` in its own body (not in nested functions or lambdas)."""
-    def compute() -> bool:
-        finder = _YieldFinder()
-        function.node.body.visit(finder)
-        return finder.found
-
-    return project.memo("is-generator", function.node, compute, False)
+    return _body_facts(project, function).yields
 
 
-class _YieldFinder(cst.CSTVisitor):
+def _body_facts(project: Project, function: FunctionInfo) -> _BodyFacts:
+    def compute() -> _BodyFacts:
+        facts = _BodyFacts()
+        function.node.body.visit(facts)
+        return facts
+
+    return project.memo("body-facts", function.node, compute, _BodyFacts())
+
+
+class _BodyFacts(cst.CSTVisitor):
+    """``yield`` and ``return`` of a function's own body (nested defs, lambdas and classes excluded)."""
+
     def __init__(self) -> None:
         super().__init__()
-        self.found = False
+        self.yields = False
+        self.returns: list[cst.BaseExpression] = []
 
     def visit_Yield(self, node: cst.Yield) -> bool:
-        self.found = True
+        self.yields = True
+        return False
+
+    def visit_Return(self, node: cst.Return) -> bool:
+        if node.value is not None:
+            self.returns.append(node.value)
         return False
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:

@@ -19,7 +19,9 @@ class UnpicklableCallable(Rule):
         what_it_does="""
 Finds callables handed to another process that `pickle` cannot serialise: a `lambda` (written inline
 or bound to a name first), a function defined inside another function (a local function or closure),
-a method of a class defined inside a function, and `functools.partial` wrapping one of those. The
+a method of a class defined inside a function (or an instance of such a class), `functools.partial`
+wrapping one of those, the result of a project factory that returns a local function, and a function
+whose project decorator replaces it with a local wrapper without `functools.wraps`. The
 sites are the task methods of `multiprocessing.Pool` and `get_context(...).Pool` (`map`, `imap`,
 `starmap`, `apply_async`, ...), `ProcessPoolExecutor.submit`/`.map`, `loop.run_in_executor` on a
 process pool, `multiprocessing.Process(target=...)` and the `initializer` of process pools. A
