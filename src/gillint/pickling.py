@@ -36,6 +36,7 @@ from gillint.project import (
     TargetKind,
     dispatches,
 )
+from gillint.project.bodies import body_facts
 
 #: Calls that return an open file object.
 OPEN_FILE_FACTORIES = frozenset({
@@ -408,7 +409,7 @@ def returned_local(project: Project, function: FunctionInfo) -> Union[FunctionIn
     """What ``function`` returns when every ``return`` gives a lambda or a def local to it."""
     def compute() -> Union[FunctionInfo, cst.Lambda, None]:
         found: Union[FunctionInfo, cst.Lambda, None] = None
-        for returned in _body_facts(project, function).returns:
+        for returned in body_facts(project, function).returns:
             if isinstance(returned, cst.Lambda):
                 found = found or returned
                 continue
@@ -513,43 +514,7 @@ def _call_kind(project: Project, call: cst.Call, scope: Scope) -> Optional[str]:
 
 def is_generator(project: Project, function: FunctionInfo) -> bool:
     """The ``def`` has ``yield`` in its own body (not in nested functions or lambdas)."""
-    return _body_facts(project, function).yields
-
-
-def _body_facts(project: Project, function: FunctionInfo) -> _BodyFacts:
-    def compute() -> _BodyFacts:
-        facts = _BodyFacts()
-        function.node.body.visit(facts)
-        return facts
-
-    return project.memo("body-facts", function.node, compute, _BodyFacts())
-
-
-class _BodyFacts(cst.CSTVisitor):
-    """``yield`` and ``return`` of a function's own body (nested defs, lambdas and classes excluded)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.yields = False
-        self.returns: list[cst.BaseExpression] = []
-
-    def visit_Yield(self, node: cst.Yield) -> bool:
-        self.yields = True
-        return False
-
-    def visit_Return(self, node: cst.Return) -> bool:
-        if node.value is not None:
-            self.returns.append(node.value)
-        return False
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
+    return body_facts(project, function).yields
 
 
 # -- messages and evidence ----------------------------------------------------------------------

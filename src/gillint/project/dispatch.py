@@ -15,8 +15,10 @@ from typing import Optional
 import libcst as cst
 
 from gillint import knowledge as kb
+from gillint.project.bodies import body_facts
 from gillint.project.model import CallableTarget, Project, TargetKind
 from gillint.project.module import CallSite, ClassInfo, ModuleInfo
+from gillint.project.scopes import BindingKind, Scope
 
 
 class Executor(str, Enum):
@@ -232,7 +234,7 @@ def _method_dispatch(project: Project, site: CallSite, func: cst.Attribute) -> l
         return _run_in_executor(project, site)
     if method not in kb.POOL_TASK_METHODS and method not in kb.EXECUTOR_TASK_METHODS:
         return []
-    receiver = project.instance_types(func.value, site.scope)
+    receiver = pool_types(project, func.value, site.scope)
     if kb.family(receiver, kb.THREAD_POOLS):
         executor, pickling = Executor.THREAD, Pickling.NEVER
     elif kb.family(receiver, kb.PROCESS_POOLS):
@@ -263,6 +265,48 @@ def _method_dispatch(project: Project, site: CallSite, func: cst.Attribute) -> l
     return [Dispatch(site, executor, api, function, None, arguments, (), pickling, site.in_loop)]
 
 
+def pool_types(project: Project, expr: cst.BaseExpression, scope: Scope) -> list[Optional[str]]:
+    """:meth:`Project.instance_types`, plus pools known from a parameter annotation (``pool: Pool``)
+    or returned by a project function (``pool = make_pool()``)."""
+    types = project.instance_types(expr, scope)
+    if all(t in _POOLS for t in types):
+        return types
+    found: list[Optional[str]] = []
+    for value in project.values(expr, scope):
+        if value.binding is not None and value.binding.kind is BindingKind.PARAMETER:
+            found.append(_annotated_pool(project, value.binding.node, value.binding.name, value.binding.scope))
+        elif isinstance(value.expr, cst.Call):
+            found.extend(_returned_pools(project, value.expr, value.scope))
+        else:
+            found.extend(project.instance_types(value.expr, value.scope))
+    return found
+
+
+_POOLS = kb.THREAD_POOLS | kb.PROCESS_POOLS
+
+
+def _annotated_pool(project: Project, node: cst.CSTNode, name: str, scope: Scope) -> Optional[str]:
+    if not isinstance(node, cst.FunctionDef) or scope.parent is None:
+        return None
+    params = node.params
+    for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+        if param.name.value == name and param.annotation is not None:
+            annotation = project.qualified_name(param.annotation.annotation, scope.parent)
+            return annotation if annotation in _POOLS else None
+    return None
+
+
+def _returned_pools(project: Project, call: cst.Call, scope: Scope) -> list[Optional[str]]:
+    """Pools a project factory returns (one level: ``return Pool(4)``), else what the call constructs."""
+    for target in project.callable_targets(call.func, scope):
+        if target.kind is TargetKind.FUNCTION and target.function is not None:
+            function = target.function
+            returns = body_facts(project, function).returns
+            types = [t for r in returns for t in project.instance_types(r, function.scope)]
+            return types if types and all(t in _POOLS for t in types) else [None]
+    return project.instance_types(call, scope)
+
+
 def _run_in_executor(project: Project, site: CallSite) -> list[Dispatch]:
     """``loop.run_in_executor(executor, f, *args)``; ``None`` means the loop's default thread pool."""
     args = site.node.args
@@ -272,7 +316,7 @@ def _run_in_executor(project: Project, site: CallSite) -> list[Dispatch]:
     if isinstance(executor_expr, cst.Name) and executor_expr.value == "None":
         executor, pickling = Executor.THREAD, Pickling.NEVER
     else:
-        types = project.instance_types(executor_expr, site.scope)
+        types = pool_types(project, executor_expr, site.scope)
         if kb.family(types, kb.THREAD_POOLS):
             executor, pickling = Executor.THREAD, Pickling.NEVER
         elif kb.family(types, kb.PROCESS_POOLS):
