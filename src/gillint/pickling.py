@@ -34,6 +34,7 @@ from gillint.project import (
     Project,
     Scope,
     TargetKind,
+    Value,
     dispatches,
 )
 from gillint.project.bodies import body_facts
@@ -176,14 +177,13 @@ def _dispatch_sends(project: Project, dispatch: Dispatch) -> Iterator[Sent]:
             yield Sent(Role.ARGUMENT, argument, scope, dispatch)
     for argument in dispatch.arguments:
         yield Sent(Role.ARGUMENT, argument, scope, dispatch)
-    star = dispatch.api.endswith(("starmap", "starmap_async"))
     for iterable in dispatch.iterables:
         if isinstance(iterable, cst.Name):  # ``items = [open(p) for p in paths]`` earlier in the module
             for value in project.values(iterable, scope):
                 if value.expr is not iterable and value.scope.module is dispatch.module:
-                    for item in iterable_items(value.expr, star):
+                    for item in iterable_items(value.expr):
                         yield Sent(Role.ITEM, item, value.scope, dispatch, at=iterable)
-        for item in iterable_items(iterable, star):
+        for item in iterable_items(iterable):
             yield Sent(Role.ITEM, item, scope, dispatch)
 
 
@@ -196,15 +196,15 @@ def partial_parts(project: Project, expr: cst.BaseExpression, scope: Scope) -> t
     return tuple(a.value for a in expr.args if not a.star)
 
 
-def iterable_items(iterable: cst.CSTNode, star: bool) -> Iterator[cst.BaseExpression]:
-    """Items of a literal iterable or comprehension (tuple elements too for ``starmap``)."""
+def iterable_items(iterable: cst.CSTNode) -> Iterator[cst.BaseExpression]:
+    """Items of a literal iterable or comprehension; the elements of items that are tuples."""
     items: list[cst.BaseExpression] = []
     if isinstance(iterable, (cst.ListComp, cst.GeneratorExp, cst.SetComp)):
         items.append(iterable.elt)
     elif isinstance(iterable, (cst.List, cst.Tuple, cst.Set)):
         items.extend(e.value for e in iterable.elements if not isinstance(e, cst.StarredElement))
     for item in items:
-        if star and isinstance(item, (cst.Tuple, cst.List)):
+        if isinstance(item, (cst.Tuple, cst.List)):
             yield from (e.value for e in item.elements if not isinstance(e, cst.StarredElement))
         else:
             yield item
@@ -463,7 +463,7 @@ class _NameCollector(cst.CSTVisitor):
 
 def argument_problem(project: Project, expr: cst.BaseExpression, scope: Scope, dispatch: Dispatch) -> Optional[Problem]:
     """Why the argument ``expr`` sent by ``dispatch`` cannot be pickled, or None."""
-    for value in project.values(expr, scope):
+    for value in _latest_values(project, expr, scope):
         problem = _value_problem(project, value.expr, value.scope, dispatch)
         if problem is None and isinstance(value.expr, (cst.Lambda, cst.FunctionDef)):
             problem = callable_problem(project, expr, scope)
@@ -473,6 +473,25 @@ def argument_problem(project: Project, expr: cst.BaseExpression, scope: Scope, d
                 problem = Problem(problem.kind, problem.reason, problem.target, line)
             return problem
     return None
+
+
+def _latest_values(project: Project, expr: cst.BaseExpression, scope: Scope) -> list[Value]:
+    """``project.values``, but of a name rebound in one scope only the binding last written before the use.
+
+    ``data = open(p)`` then ``data = data.read()``: what is sent is the text, not the file.
+    """
+    bindings = scope.lookup(expr.value) if isinstance(expr, cst.Name) else []
+    if len(bindings) < 2 or any(b.scope is not bindings[0].scope for b in bindings):
+        return project.values(expr, scope)
+    module = scope.module
+    use = module.line_of(expr)
+    before = [b for b in bindings if b.scope.module is module and module.line_of(b.node) <= use]
+    if not before:
+        return []
+    latest = max(before, key=lambda b: module.line_of(b.node))
+    if latest.kind not in (BindingKind.ASSIGN, BindingKind.WITH) or latest.value is None or latest.partial:
+        return []
+    return project.values(latest.value, latest.evaluated_in or latest.scope)
 
 
 def _value_problem(project: Project, node: cst.CSTNode, scope: Scope, dispatch: Dispatch) -> Optional[Problem]:
