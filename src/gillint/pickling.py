@@ -43,7 +43,7 @@ from gillint.project.bodies import body_facts
 OPEN_FILE_FACTORIES = frozenset({
     "builtins.open", "io.open", "io.FileIO", "codecs.open", "gzip.open", "gzip.GzipFile", "bz2.open",
     "bz2.BZ2File", "lzma.open", "lzma.LZMAFile", "tempfile.TemporaryFile", "tempfile.NamedTemporaryFile",
-    "os.fdopen",
+    "os.fdopen", "zipfile.ZipFile", "tarfile.open", "tarfile.TarFile", "mmap.mmap",
 })
 #: Classes whose ``.open()`` method returns an open file object.
 PATH_CLASSES = frozenset({"pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath"})
@@ -55,6 +55,15 @@ THREAD_LOCKS = frozenset({
 #: ``queue`` queues hold ``threading`` locks (``multiprocessing.Queue`` is the process-safe one).
 THREAD_QUEUES = frozenset({"queue.Queue", "queue.LifoQueue", "queue.PriorityQueue"})
 DATABASE_CONNECTIONS = frozenset({"sqlite3.connect", "sqlite3.Connection", "sqlite3.dbapi2.connect"})
+#: Objects that hold an open file or a lock inside.
+CSV_OBJECTS = frozenset({"csv.reader", "csv.writer", "csv.DictReader", "csv.DictWriter"})
+LOGGING_HANDLERS = frozenset({
+    "logging.Handler", "logging.StreamHandler", "logging.FileHandler", "logging.handlers.RotatingFileHandler",
+    "logging.handlers.TimedRotatingFileHandler", "logging.handlers.WatchedFileHandler",
+})
+THREAD_LOCALS = frozenset({"threading.local", "_threading_local.local"})
+#: Pools themselves refuse to be pickled (``NotImplementedError``) or hold locks.
+POOLS = kb.PROCESS_POOLS | kb.THREAD_POOLS
 #: ``multiprocessing`` synchronisation objects: shared only by inheritance, at process creation.
 #: Any ``get_context(...).X`` reaches these names through :func:`kb.context_attribute_type`.
 INHERIT_ONLY = {
@@ -71,12 +80,21 @@ _CALL_KINDS = {
     **{name: "lock" for name in THREAD_LOCKS},
     **{name: "thread queue" for name in THREAD_QUEUES},
     **{name: "sqlite3 connection" for name in DATABASE_CONNECTIONS},
+    **{name: "csv reader or writer" for name in CSV_OBJECTS},
+    **{name: "logging handler" for name in LOGGING_HANDLERS},
+    **{name: "thread-local data" for name in THREAD_LOCALS},
+    **{name: "pool" for name in POOLS},
 }
 _WHY = {
     "open file": "an open file object cannot be pickled",
     "lock": "a threading lock cannot be pickled",
     "thread queue": "a queue.Queue holds threading locks and cannot be pickled (use a multiprocessing queue)",
     "sqlite3 connection": "a sqlite3 connection cannot be pickled",
+    "sqlite3 cursor": "a sqlite3 cursor cannot be pickled",
+    "csv reader or writer": "a csv reader or writer cannot be pickled",
+    "logging handler": "a logging handler holds a lock (and often an open file) and cannot be pickled",
+    "thread-local data": "threading.local data cannot be pickled",
+    "pool": "a process or thread pool cannot be pickled",
     "generator": "a generator object cannot be pickled",
     "multiprocessing lock": "a multiprocessing lock may only be shared by inheritance, not sent as a task argument",
     "multiprocessing queue": "a multiprocessing queue may only be shared by inheritance, not sent as a task "
@@ -520,10 +538,14 @@ def _call_kind(project: Project, call: cst.Call, scope: Scope) -> Optional[str]:
     constructed = types[0] if len(types) == 1 else None
     if constructed in INHERIT_ONLY:
         return INHERIT_ONLY[constructed]
-    if isinstance(call.func, cst.Attribute) and call.func.attr.value == "open":
+    if constructed in POOLS:
+        return "pool"
+    if isinstance(call.func, cst.Attribute) and call.func.attr.value in ("open", "cursor"):
         receiver = project.instance_types(call.func.value, scope)
-        if kb.family(receiver, PATH_CLASSES):
+        if call.func.attr.value == "open" and kb.family(receiver, PATH_CLASSES):
             return "open file"
+        if call.func.attr.value == "cursor" and kb.family(receiver, DATABASE_CONNECTIONS):
+            return "sqlite3 cursor"
     for target in project.callable_targets(call.func, scope):
         function = target.function
         if target.kind is TargetKind.FUNCTION and function is not None and is_generator(project, function):

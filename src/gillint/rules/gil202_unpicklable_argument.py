@@ -18,10 +18,11 @@ class UnpicklableArgument(Rule):
     doc = RuleDoc(
         what_it_does="""
 Finds arguments handed to another process that cannot be pickled: open file objects (`open(...)`,
-`with open(...) as fh`, `Path.open()`, `gzip.open`, `sys.stdout`), `threading` locks, conditions,
-events, semaphores and barriers, `queue.Queue`, generator objects (a call of a generator function or
-a generator expression passed as an argument), `sqlite3` connections, lambdas and local functions,
-and `multiprocessing` locks, queues and shared values passed as *pool task* arguments. Arguments are
+`with open(...) as fh`, `Path.open()`, `gzip.open`, `zipfile.ZipFile`, `sys.stdout`), `threading`
+locks, conditions, events, semaphores, barriers and `threading.local`, `queue.Queue`, generator
+objects (a call of a generator function or a generator expression passed as an argument), `sqlite3`
+connections and cursors, csv readers and writers, logging handlers, pools, lambdas and local
+functions, and `multiprocessing` locks, queues and shared values passed as *pool task* arguments. Arguments are
 those of `submit`/`apply_async`/`run_in_executor`, `Process(args=..., kwargs=...)`, pool `initargs`,
 the bound arguments of a `functools.partial` callable, and the items of a literal list,
 comprehension or generator that a pool maps over. Values are followed through assignments,
