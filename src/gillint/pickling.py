@@ -25,6 +25,7 @@ from gillint import knowledge as kb
 from gillint.project import (
     BindingKind,
     CallableTarget,
+    CallSite,
     ClassInfo,
     Dispatch,
     Executor,
@@ -35,6 +36,7 @@ from gillint.project import (
     Scope,
     TargetKind,
     Value,
+    classify,
     dispatches,
 )
 from gillint.project.bodies import body_facts
@@ -229,20 +231,43 @@ def iterable_items(iterable: cst.CSTNode) -> Iterator[cst.BaseExpression]:
 
 
 def forwarded_parameters(project: Project, function: FunctionInfo) -> list[tuple[str, Sent]]:
-    """Parameters of ``function`` that reach a process dispatch unchanged, with what they become."""
+    """Parameters of ``function`` that reach a process dispatch unchanged, with what they become.
+
+    Only the calls that can see the parameter are classified: the function's own body, its nested
+    functions, and, for ``__init__`` (``self.fn = fn``), every method of its class.
+    """
+    source = function.module.source.lower()
+    if not any(marker in source for marker in _DISPATCH_MARKERS):
+        return []  # cheap: no pool or process in sight
+
     def compute() -> list[tuple[str, Sent]]:
         found = []
-        for dispatch in dispatches(project, function.module):
-            if not _pickles(project, dispatch):
-                continue
-            for sent in _dispatch_sends(project, dispatch):
-                for expr in (sent.expr, *partial_parts(project, sent.expr, sent.scope)[:1]):
-                    parameter = _parameter_of(project, expr, sent.scope, function)
-                    if parameter is not None:
-                        found.append((parameter, sent))
+        for site in _calls_seeing(function):
+            for dispatch in classify(project, site):
+                if not _pickles(project, dispatch):
+                    continue
+                for sent in _dispatch_sends(project, dispatch):
+                    for expr in (sent.expr, *partial_parts(project, sent.expr, sent.scope)[:1]):
+                        parameter = _parameter_of(project, expr, sent.scope, function)
+                        if parameter is not None:
+                            found.append((parameter, sent))
         return found
 
     return project.memo("forwarded-parameters", function.node, compute, [])
+
+
+#: Words any module with a process dispatch contains (``Pool``, ``ProcessPoolExecutor``, ``pool.map``).
+_DISPATCH_MARKERS = ("pool", "executor", "process")
+
+
+def _calls_seeing(function: FunctionInfo) -> Iterator[CallSite]:
+    owners = [function]
+    if function.owner is not None and function.name == "__init__":
+        owners = list(function.owner.methods.values())
+    prefixes = tuple(f"{owner.qualname}.<locals>." for owner in owners)
+    for candidate in function.module.functions:
+        if candidate in owners or candidate.qualname.startswith(prefixes):
+            yield from candidate.calls
 
 
 def _parameter_of(project: Project, expr: cst.BaseExpression, scope: Scope, function: FunctionInfo) -> Optional[str]:

@@ -82,6 +82,11 @@ def dispatches(project: Project, module: ModuleInfo) -> list[Dispatch]:
     return project.memo("dispatches", module.tree, compute, [])
 
 
+def classify(project: Project, site: CallSite) -> list[Dispatch]:
+    """The dispatches of one call site (what :func:`dispatches` lists for a whole module)."""
+    return _classify(project, site)
+
+
 def process_start(project: Project, site: CallSite) -> Optional[str]:
     """If the call starts a process right away, a short description of how (else None)."""
     call = site.node
