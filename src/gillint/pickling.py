@@ -198,13 +198,9 @@ def _dispatch_sends(project: Project, dispatch: Dispatch) -> Iterator[Sent]:
     for argument in dispatch.arguments:
         yield Sent(Role.ARGUMENT, argument, scope, dispatch)
     for iterable in dispatch.iterables:
-        if isinstance(iterable, cst.Name):  # ``items = [open(p) for p in paths]`` earlier in the module
-            for value in project.values(iterable, scope):
-                if value.expr is not iterable and value.scope.module is dispatch.module:
-                    for item in iterable_items(value.expr):
-                        yield Sent(Role.ITEM, item, value.scope, dispatch, at=iterable)
-        for item in iterable_items(iterable):
-            yield Sent(Role.ITEM, item, scope, dispatch)
+        for item, item_scope in iterable_items(project, iterable, scope):
+            at = iterable if _outside(item, iterable) else None  # bound elsewhere: report at what is sent
+            yield Sent(Role.ITEM, item, item_scope, dispatch, at=at)
 
 
 def partial_parts(project: Project, expr: cst.BaseExpression, scope: Scope) -> tuple[cst.BaseExpression, ...]:
@@ -216,18 +212,57 @@ def partial_parts(project: Project, expr: cst.BaseExpression, scope: Scope) -> t
     return tuple(a.value for a in expr.args if not a.star)
 
 
-def iterable_items(iterable: cst.CSTNode) -> Iterator[cst.BaseExpression]:
-    """Items of a literal iterable or comprehension; the elements of items that are tuples."""
+def iterable_items(
+    project: Project, iterable: cst.BaseExpression, scope: Scope, depth: int = 0,
+) -> Iterator[tuple[cst.BaseExpression, Scope]]:
+    """Items a pool sends from ``iterable``, where they are written: literals and comprehensions,
+    ``zip``/``enumerate``/``itertools.repeat`` of those, ``[x] * n``, and names bound to any of them
+    in the same module. Items that are tuples give their elements (``starmap`` arguments)."""
+    if depth > 3:
+        return
     items: list[cst.BaseExpression] = []
     if isinstance(iterable, (cst.ListComp, cst.GeneratorExp, cst.SetComp)):
         items.append(iterable.elt)
     elif isinstance(iterable, (cst.List, cst.Tuple, cst.Set)):
         items.extend(e.value for e in iterable.elements if not isinstance(e, cst.StarredElement))
+    elif isinstance(iterable, cst.BinaryOperation) and isinstance(iterable.operator, cst.Multiply):
+        yield from iterable_items(project, iterable.left, scope, depth + 1)
+    elif isinstance(iterable, cst.Call):
+        name = project.qualified_name(iterable.func, scope)
+        positional = [a.value for a in iterable.args if a.keyword is None and not a.star]
+        if name == "itertools.repeat" and positional:
+            items.append(positional[0])
+        elif name in ("builtins.zip", "builtins.enumerate", "builtins.list", "builtins.tuple", "builtins.set"):
+            for argument in positional:
+                yield from iterable_items(project, argument, scope, depth + 1)
+    elif isinstance(iterable, cst.Name):  # ``items = [open(p) for p in paths]`` earlier in the module
+        for value in project.values(iterable, scope):
+            if value.expr is not iterable and value.scope.module is scope.module:
+                yield from iterable_items(project, value.expr, value.scope, depth + 1)  # type: ignore[arg-type]
     for item in items:
         if isinstance(item, (cst.Tuple, cst.List)):
-            yield from (e.value for e in item.elements if not isinstance(e, cst.StarredElement))
+            yield from ((e.value, scope) for e in item.elements if not isinstance(e, cst.StarredElement))
         else:
-            yield item
+            yield item, scope
+
+
+def _outside(node: cst.CSTNode, container: cst.CSTNode) -> bool:
+    """``node`` is not written inside ``container`` (found by following a name)."""
+    finder = _NodeFinder(node)
+    container.visit(finder)
+    return not finder.found
+
+
+class _NodeFinder(cst.CSTVisitor):
+    def __init__(self, node: cst.CSTNode) -> None:
+        super().__init__()
+        self.node = node
+        self.found = False
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if node is self.node:
+            self.found = True
+        return not self.found
 
 
 def forwarded_parameters(project: Project, function: FunctionInfo) -> list[tuple[str, Sent]]:
