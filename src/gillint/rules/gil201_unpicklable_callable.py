@@ -34,8 +34,9 @@ qualified name, looked up again in the child. A lambda is named `<lambda>` and a
 `outer.<locals>.inner`; neither can be looked up, so the call fails with `PicklingError: Can't pickle
 <function <lambda>>` or `Can't pickle local object`. Pool task submission pickles under every start
 method; `Process(target=...)` and pool initializers only under spawn and forkserver, which is why such
-code often works on Linux up to Python 3.13 and breaks on macOS, Windows and Python 3.14. Some pools
-hang instead of raising.
+code often works on Linux up to Python 3.13 and breaks on macOS, Windows and Python 3.14. With
+`apply_async` and `submit` the error is stored in the result: code that never calls `.get()` or
+`.result()` silently loses the work.
 """,
         example="""
 from concurrent.futures import ProcessPoolExecutor
@@ -55,8 +56,11 @@ def main(data):
         return list(pool.map(double, data))
 """,
         known_problems="""
-- Only pools gillint can type are checked: a pool received as a parameter or returned by a function
-  is not. Helpers are followed one level deep.
+- Only pools gillint can type are checked: constructed in view, annotated on a parameter
+  (`pool: Pool`), kept on `self`, or returned by a project function. A pool in a container or
+  received untyped is not. Helpers are followed one level deep, and so are factories and decorators.
+- A name is followed through every assignment in its scope: a name bound to a lambda on one branch
+  and to a module-level function on another is reported.
 - Thread pools (`ThreadPoolExecutor`, `multiprocessing.dummy`, `ThreadPool`) pickle nothing and are
   never reported. Libraries that serialise with cloudpickle or dill (joblib, loky, dask, pathos, the
   `multiprocess` package) accept lambdas and closures and are not checked.
