@@ -618,6 +618,19 @@ def is_generator(project: Project, function: FunctionInfo) -> bool:
     return body_facts(project, function).yields
 
 
+def unpicklable_sends(project: Project, module: ModuleInfo, callables: bool) -> Iterator[tuple[Sent, Problem]]:
+    """Callables (GIL201) or arguments and items (GIL202) that ``module`` sends and cannot be pickled."""
+    for sent in process_sends(project, module):
+        if (sent.role is Role.CALLABLE) != callables:
+            continue
+        if callables:
+            problem = callable_problem(project, sent.expr, sent.scope)
+        else:
+            problem = argument_problem(project, sent.expr, sent.scope, sent.dispatch)
+        if problem is not None:
+            yield sent, problem
+
+
 # -- messages and evidence ----------------------------------------------------------------------
 
 
@@ -656,6 +669,15 @@ def evidence(sent: Sent, problem: Problem, role_key: str) -> dict[str, object]:
     return found
 
 
+#: References of the GIL201/GIL202 pages.
+REFERENCES = (
+    "[pickle: what can be pickled and unpickled]"
+    "(https://docs.python.org/3/library/pickle.html#what-can-be-pickled-and-unpickled)",
+    "[multiprocessing programming guidelines (picklability, explicitly pass resources to child processes)]"
+    "(https://docs.python.org/3/library/multiprocessing.html#programming-guidelines)",
+    "[Contexts and start methods]"
+    "(https://docs.python.org/3/library/multiprocessing.html#contexts-and-start-methods)",
+)
 #: The "Start methods" section of the GIL201/GIL202 pages.
 START_METHOD_TABLE = """
 What is pickled depends on the start method. With *fork* the child is a copy of the parent and

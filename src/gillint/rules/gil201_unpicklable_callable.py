@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from gillint.findings import Severity
-from gillint.pickling import START_METHOD_TABLE, Role, callable_problem, evidence, explain, process_sends
+from gillint.pickling import REFERENCES, START_METHOD_TABLE, evidence, explain, unpicklable_sends
 from gillint.project import ModuleInfo
 from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
 
@@ -70,23 +70,11 @@ def main(data):
   fork (`multiprocessing.set_start_method("fork")` or `multiprocessing.get_context("fork")`),
   nothing is pickled for them and gillint stays silent. Task submission is reported regardless.
 """,
-        references=(
-            "[pickle: what can be pickled and unpickled]"
-            "(https://docs.python.org/3/library/pickle.html#what-can-be-pickled-and-unpickled)",
-            "[multiprocessing programming guidelines]"
-            "(https://docs.python.org/3/library/multiprocessing.html#programming-guidelines)",
-            "[Contexts and start methods]"
-            "(https://docs.python.org/3/library/multiprocessing.html#contexts-and-start-methods)",
-        ),
+        references=REFERENCES,
         extra_sections=(("Start methods", START_METHOD_TABLE),),
     )
 
     def check(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:
-        project = context.project
-        for sent in process_sends(project, module):
-            if sent.role is not Role.CALLABLE:
-                continue
-            problem = callable_problem(project, sent.expr, sent.scope)
-            if problem is not None:
-                yield Report(sent.node, explain(sent, problem, "the callable"),
-                             evidence=evidence(sent, problem, "callable"))
+        for sent, problem in unpicklable_sends(context.project, module, callables=True):
+            message = explain(sent, problem, "the callable")
+            yield Report(sent.node, message, evidence=evidence(sent, problem, "callable"))

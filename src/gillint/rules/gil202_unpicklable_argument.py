@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from gillint.findings import Severity
-from gillint.pickling import START_METHOD_TABLE, Role, argument_problem, evidence, explain, process_sends
+from gillint.pickling import REFERENCES, START_METHOD_TABLE, Role, evidence, explain, unpicklable_sends
 from gillint.project import ModuleInfo
 from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
 
@@ -70,23 +70,11 @@ def main(path):
   (`set_start_method("fork")` or `get_context("fork")`), nothing is pickled for them and gillint
   stays silent. Task submission is reported regardless.
 """,
-        references=(
-            "[pickle: what can be pickled and unpickled]"
-            "(https://docs.python.org/3/library/pickle.html#what-can-be-pickled-and-unpickled)",
-            "[multiprocessing: explicitly pass resources to child processes]"
-            "(https://docs.python.org/3/library/multiprocessing.html#programming-guidelines)",
-            "[Contexts and start methods]"
-            "(https://docs.python.org/3/library/multiprocessing.html#contexts-and-start-methods)",
-        ),
+        references=REFERENCES,
         extra_sections=(("Start methods", START_METHOD_TABLE),),
     )
 
     def check(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:
-        project = context.project
-        for sent in process_sends(project, module):
-            if sent.role is Role.CALLABLE:
-                continue
-            problem = argument_problem(project, sent.expr, sent.scope, sent.dispatch)
-            if problem is not None:
-                what = "the items it maps over" if sent.role is Role.ITEM else "its arguments"
-                yield Report(sent.node, explain(sent, problem, what), evidence=evidence(sent, problem, "argument"))
+        for sent, problem in unpicklable_sends(context.project, module, callables=False):
+            what = "the items it maps over" if sent.role is Role.ITEM else "its arguments"
+            yield Report(sent.node, explain(sent, problem, what), evidence=evidence(sent, problem, "argument"))
