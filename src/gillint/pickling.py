@@ -144,8 +144,15 @@ class Problem:
     kind: str
     reason: str
     target: Optional[FunctionInfo] = None
-    #: Set when the value was bound away from where it is sent: (line, expression).
+    #: Set when the value was bound away from where it is sent: its line, and its module when another.
     bound_at: Optional[int] = None
+    bound_path: Optional[str] = None
+
+    def bound(self, value: Value, sent_from: Scope) -> Problem:
+        """The same problem, located where ``value`` was bound."""
+        module = value.scope.module
+        path = module.display_path if module is not sent_from.module else None
+        return Problem(self.kind, self.reason, self.target, module.line_of(value.expr), path)
 
 
 def start_methods(dispatch: Dispatch) -> tuple[str, ...]:
@@ -378,12 +385,30 @@ def callable_problem(project: Project, expr: cst.BaseExpression, scope: Scope) -
         return problem
     for target in project.callable_targets(expr, scope):
         problem = _target_problem(project, target)
+        if problem is None and target.kind is TargetKind.EXTERNAL and target.qualname:
+            imported = module_variable(project, target.qualname)  # ``from jobs import handler``
+            if imported is not None:
+                targets = project.callable_targets(imported.expr, imported.scope)
+                problem = next(filter(None, (_target_problem(project, t) for t in targets)), None)
+                target = CallableTarget(target.kind, imported.expr, imported.scope)
         if problem is not None:
             if target.expr is not expr and not _inside(target.expr, expr):
-                problem = Problem(problem.kind, problem.reason, problem.target,
-                                  target.scope.module.line_of(target.expr))
+                problem = problem.bound(Value(target.expr, target.scope), scope)
             return problem
     return None
+
+
+def module_variable(project: Project, dotted: str) -> Optional[Value]:
+    """The value of a project module's variable bound once at module level (``LOCK = Lock()``)."""
+    module_name, _, name = dotted.rpartition(".")
+    module = project.module(module_name) if module_name else None
+    if module is None:
+        return None
+    bindings = module.scope.bindings.get(name, [])
+    if len(bindings) != 1 or bindings[0].kind is not BindingKind.ASSIGN or bindings[0].partial:
+        return None
+    value = bindings[0].value
+    return Value(value, module.scope) if value is not None else None
 
 
 def _local_instance(project: Project, expr: cst.BaseExpression, scope: Scope) -> Optional[Problem]:
@@ -542,14 +567,22 @@ class _NameCollector(cst.CSTVisitor):
 def argument_problem(project: Project, expr: cst.BaseExpression, scope: Scope, dispatch: Dispatch) -> Optional[Problem]:
     """Why the argument ``expr`` sent by ``dispatch`` cannot be pickled, or None."""
     for value in _latest_values(project, expr, scope):
+        value = _imported(project, value) or value  # ``from settings import LOCK``, ``settings.LOCK``
         problem = _value_problem(project, value.expr, value.scope, dispatch)
         if problem is None and isinstance(value.expr, (cst.Lambda, cst.FunctionDef)):
             problem = callable_problem(project, expr, scope)
         if problem is not None:
-            if value.expr is not expr:
-                line = value.scope.module.line_of(value.expr)
-                problem = Problem(problem.kind, problem.reason, problem.target, line)
-            return problem
+            return problem.bound(value, scope) if value.expr is not expr else problem
+    return None
+
+
+def _imported(project: Project, value: Value) -> Optional[Value]:
+    binding = value.binding
+    if binding is not None and binding.kind is BindingKind.IMPORT and binding.imported:
+        return module_variable(project, binding.imported)
+    if binding is None and isinstance(value.expr, cst.Attribute):
+        dotted = project.qualified_name(value.expr, value.scope)
+        return module_variable(project, dotted) if dotted else None
     return None
 
 
@@ -641,7 +674,8 @@ def explain(sent: Sent, problem: Problem, what: str) -> str:
     line = problem.bound_at
     if line is None and sent.at is not None:
         line = sent.scope.module.line_of(sent.expr)
-    bound = f" ({verb} on line {line})" if line is not None else ""
+    of = f" of {problem.bound_path}" if problem.bound_path else ""
+    bound = f" ({verb} on line {line}{of})" if line is not None else ""
     when = describe_start_methods(dispatch)
     if sent.via is None:
         return f"{problem.reason}{bound}; `{dispatch.api}` pickles {what} {when}"
