@@ -652,15 +652,20 @@ def is_generator(project: Project, function: FunctionInfo) -> bool:
 
 
 def unpicklable_sends(project: Project, module: ModuleInfo, callables: bool) -> Iterator[tuple[Sent, Problem]]:
-    """Callables (GIL201) or arguments and items (GIL202) that ``module`` sends and cannot be pickled."""
+    """Callables (GIL201) or arguments and items (GIL202) that ``module`` sends and cannot be pickled.
+
+    Each expression is reported once, even when a helper sends its parameter to several pools.
+    """
+    reported: set[int] = set()
     for sent in process_sends(project, module):
-        if (sent.role is Role.CALLABLE) != callables:
+        if (sent.role is Role.CALLABLE) != callables or id(sent.node) in reported:
             continue
         if callables:
             problem = callable_problem(project, sent.expr, sent.scope)
         else:
             problem = argument_problem(project, sent.expr, sent.scope, sent.dispatch)
         if problem is not None:
+            reported.add(id(sent.node))
             yield sent, problem
 
 
