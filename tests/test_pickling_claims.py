@@ -35,6 +35,10 @@ def numbers():
     yield 1
 
 
+async def fetch() -> int:
+    return 1
+
+
 def timed(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any) -> Any:
         return fn(*args)
@@ -198,6 +202,14 @@ def test_path_open_and_standard_streams_fail(tmp_path: Path) -> None:
 @pytest.mark.parametrize("kind", sorted(_local_objects()))
 def test_unpicklable_callables_and_generators(kind: str) -> None:
     assert not _pickles(_local_objects()[kind])
+
+
+def test_coroutine_objects_fail() -> None:
+    coroutine = fetch()
+    try:
+        assert not _pickles(coroutine)
+    finally:
+        coroutine.close()
 
 
 def test_picklable_negatives() -> None:

@@ -98,6 +98,7 @@ _WHY = {
     "thread-local data": "threading.local data cannot be pickled",
     "pool": "a process or thread pool cannot be pickled",
     "generator": "a generator object cannot be pickled",
+    "coroutine": "a coroutine object cannot be pickled (it must be awaited where it was created)",
     "multiprocessing lock": "a multiprocessing lock may only be shared by inheritance, not sent as a task argument",
     "multiprocessing queue": "a multiprocessing queue may only be shared by inheritance, not sent as a task "
                              "argument (use a Manager().Queue())",
@@ -641,8 +642,11 @@ def _call_kind(project: Project, call: cst.Call, scope: Scope) -> Optional[str]:
             return "sqlite3 cursor"
     for target in project.callable_targets(call.func, scope):
         function = target.function
-        if target.kind is TargetKind.FUNCTION and function is not None and is_generator(project, function):
-            return "generator"
+        if target.kind is TargetKind.FUNCTION and function is not None:
+            if is_generator(project, function):
+                return "generator"
+            if function.is_async:
+                return "coroutine"
     return None
 
 
