@@ -157,10 +157,12 @@ class Problem:
 
 
 def start_methods(dispatch: Dispatch) -> tuple[str, ...]:
+    """The start methods under which ``dispatch`` pickles what it sends."""
     return START_METHODS.get(dispatch.pickling, ())
 
 
 def describe_start_methods(dispatch: Dispatch) -> str:
+    """:func:`start_methods` in words, for messages."""
     if dispatch.pickling is Pickling.ALWAYS:
         return "under every start method"
     return ("under the spawn and forkserver start methods (the default on macOS and Windows, and on Linux "
@@ -172,9 +174,8 @@ def describe_start_methods(dispatch: Dispatch) -> str:
 
 def process_sends(project: Project, module: ModuleInfo) -> Iterator[Sent]:
     """Everything ``module`` sends to another process, directly or through a project helper."""
-    fork = chooses_fork(project, module)
     for dispatch in dispatches(project, module):
-        if _pickles(project, dispatch, fork):
+        if _pickles(project, dispatch):
             yield from _dispatch_sends(project, dispatch)
     for site in module.calls:
         for target in project.callable_targets(site.node.func, site.scope):
@@ -187,13 +188,11 @@ def process_sends(project: Project, module: ModuleInfo) -> Iterator[Sent]:
                     yield Sent(sent.role, argument, site.scope, sent.dispatch, function, parameter)
 
 
-def _pickles(project: Project, dispatch: Dispatch, fork: Optional[bool] = None) -> bool:
-    """A process dispatch whose payload is pickled under the start method the module may use."""
+def _pickles(project: Project, dispatch: Dispatch) -> bool:
+    """A process dispatch whose payload is pickled under the start method its module may use."""
     if dispatch.executor is not Executor.PROCESS or dispatch.pickling is Pickling.NEVER:
         return False
-    if dispatch.pickling is Pickling.SPAWN:
-        return not (chooses_fork(project, dispatch.module) if fork is None else fork)
-    return True
+    return dispatch.pickling is Pickling.ALWAYS or not chooses_fork(project, dispatch.module)
 
 
 def _dispatch_sends(project: Project, dispatch: Dispatch) -> Iterator[Sent]:
@@ -332,6 +331,8 @@ def _called_function(project: Project, target: CallableTarget) -> tuple[Optional
     function = target.function
     if target.kind is not TargetKind.FUNCTION or function is None:
         return None, 0
+    if function.owner is not None and _decorated(function, "staticmethod"):
+        return function, 0
     if target.bound or (function.owner is not None and _decorated(function, "classmethod")):
         return function, 1
     return function, 0
