@@ -17,17 +17,22 @@ class UnpicklableArgument(Rule):
     severity = Severity.ERROR
     doc = RuleDoc(
         what_it_does="""
-Finds arguments handed to another process that cannot be pickled: open file objects (`open(...)`,
-`with open(...) as fh`, `Path.open()`, `gzip.open`, `zipfile.ZipFile`, `sys.stdout`), `threading`
-locks, conditions, events, semaphores, barriers and `threading.local`, `queue.Queue`, generator
-objects (a call of a generator function or a generator expression passed as an argument), `sqlite3`
-connections and cursors, csv readers and writers, logging handlers, pools, lambdas and local
-functions, and `multiprocessing` locks, queues and shared values passed as *pool task* arguments. Arguments are
-those of `submit`/`apply_async`/`run_in_executor`, `Process(args=..., kwargs=...)`, pool `initargs`,
-the bound arguments of a `functools.partial` callable, and the items of a literal list,
-comprehension or generator that a pool maps over. Values are followed through assignments,
-`with ... as` and `self.attr`, and through one level of project helper parameters.
-""",
+Finds arguments handed to another process that cannot be pickled:
+
+- open file objects: `open(...)`, `with open(...) as fh`, `Path.open()`, `gzip.open`, `zipfile.ZipFile`,
+  `sys.stdout`; csv readers and writers; logging handlers;
+- `threading` locks, conditions, events, semaphores, barriers, `threading.local`, and `queue.Queue`;
+- generator and coroutine objects: a call of a generator or `async` function, a generator expression;
+- `sqlite3` connections and cursors; pools; lambdas and local functions;
+- `multiprocessing` locks, queues and shared values, but only as *pool task* arguments.
+
+Arguments are those of `submit`/`apply_async`/`run_in_executor`, `Process(args=..., kwargs=...)`,
+pool `initargs`, the bound arguments of a `functools.partial` callable, and the items a pool maps
+over when they are written at the call or bound in the module (a list or comprehension, `zip`,
+`enumerate`, `itertools.repeat`, `[x] * n`). Values are followed through assignments (the last one
+before the call), `with ... as`, `self.attr`, module variables imported from the project, and one
+level of project helper parameters.
+"""
         why_bad="""
 Every argument sent to another process is pickled. Files, locks, generators and database
 connections wrap operating-system or interpreter state that cannot be copied, so pickling raises
@@ -61,8 +66,8 @@ def main(path):
 """,
         known_problems="""
 - A generator (or any iterable) given as the iterable of `map`/`imap`/`starmap` is consumed in the
-  parent and is not reported; its items are checked only when they are written in a literal list or
-  comprehension at the call.
+  parent and is not reported; its items are checked only when gillint can see how they are built.
+- Arguments passed with `*args`/`**kwargs`, or as an `args=` tuple bound to a name, are not checked.
 - Plain sockets are picklable through multiprocessing's reducer and are not reported. Manager
   proxies (`Manager().Lock()`, `Manager().Queue()`) pickle and are not reported.
 - Objects that merely *contain* an unpicklable value (an instance holding a lock) are not seen.
