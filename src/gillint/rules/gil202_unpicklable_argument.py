@@ -32,7 +32,7 @@ over when they are written at the call or bound in the module (a list or compreh
 `enumerate`, `itertools.repeat`, `[x] * n`). Values are followed through assignments (the last one
 before the call), `with ... as`, `self.attr`, module variables imported from the project, and one
 level of project helper parameters.
-"""
+""",
         why_bad="""
 Every argument sent to another process is pickled. Files, locks, generators and database
 connections wrap operating-system or interpreter state that cannot be copied, so pickling raises
