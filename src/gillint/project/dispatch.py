@@ -147,9 +147,9 @@ def _classify(project: Project, site: CallSite) -> list[Dispatch]:
     kind = constructed or name
 
     if kind in kb.THREAD_CLASSES or kind in kb.PROCESS_CLASSES:
-        return _thread_or_process(site, kind, thread=kind in kb.THREAD_CLASSES)
+        return _thread_or_process(project, site, kind, thread=kind in kb.THREAD_CLASSES)
     if kind in kb.THREAD_POOLS or kind in kb.PROCESS_POOLS:
-        return _pool_initializer(site, kind)
+        return _pool_initializer(project, site, kind)
     if name in kb.TO_THREAD:
         return _task(site, Executor.THREAD, "asyncio.to_thread", Pickling.NEVER)
     if name in kb.START_NEW_THREAD:
@@ -185,13 +185,23 @@ def _elements(expr: Optional[cst.BaseExpression]) -> tuple[cst.BaseExpression, .
     return ()
 
 
-def _thread_or_process(site: CallSite, kind: str, thread: bool) -> list[Dispatch]:
+def _sent(project: Project, site: CallSite, expr: Optional[cst.BaseExpression]) -> tuple[cst.BaseExpression, ...]:
+    """:func:`_elements` of ``args=(a, b)``, or of the literal a name such as ``args=job_args`` is bound to
+    (once, in the same module)."""
+    if isinstance(expr, cst.Name):
+        values = project.values(expr, site.scope)
+        if len(values) == 1 and values[0].expr is not expr and values[0].scope.module is site.module:
+            return _elements(values[0].expr)  # type: ignore[arg-type]
+    return _elements(expr)
+
+
+def _thread_or_process(project: Project, site: CallSite, kind: str, thread: bool) -> list[Dispatch]:
     """``Thread(target=f, args=(...), kwargs={...})`` and ``Process(...)``: same signature."""
     call = site.node
     target = _argument(call, "target", 1)
     if target is None:
         return []
-    arguments = _elements(_argument(call, "args", 3)) + _elements(_argument(call, "kwargs", 4))
+    arguments = _sent(project, site, _argument(call, "args", 3)) + _sent(project, site, _argument(call, "kwargs", 4))
     api = "threading.Thread" if thread else "multiprocessing.Process"
     return [Dispatch(
         site, Executor.THREAD if thread else Executor.PROCESS, api,
@@ -211,14 +221,14 @@ def _start_new_thread(site: CallSite) -> list[Dispatch]:
     )]
 
 
-def _pool_initializer(site: CallSite, kind: str) -> list[Dispatch]:
+def _pool_initializer(project: Project, site: CallSite, kind: str) -> list[Dispatch]:
     """``Pool(initializer=f, initargs=(...))``: the initializer runs in every worker."""
     is_executor = kind.startswith("concurrent.futures")
     position = 2 if is_executor else 1
     initializer = _argument(site.node, "initializer", position)
     if initializer is None or kind in kb.THREAD_POOLS:
         return []
-    initargs = _elements(_argument(site.node, "initargs", position + 1))
+    initargs = _sent(project, site, _argument(site.node, "initargs", position + 1))
     api = f"{kind.rpartition('.')[2]}(initializer=...)"
     return [Dispatch(site, Executor.PROCESS, api, initializer, None, initargs, (), Pickling.SPAWN, True, True)]
 
@@ -266,7 +276,7 @@ def _method_dispatch(project: Project, site: CallSite, func: cst.Attribute) -> l
         iterable = _argument(call, "iterable", 1)
         iterables = (iterable,) if iterable is not None else ()
         return [Dispatch(site, executor, api, function, None, (), iterables, pickling, True)]
-    arguments = _elements(_argument(call, "args", 1)) + _elements(_argument(call, "kwds", 2))
+    arguments = _sent(project, site, _argument(call, "args", 1)) + _sent(project, site, _argument(call, "kwds", 2))
     return [Dispatch(site, executor, api, function, None, arguments, (), pickling, site.in_loop)]
 
 

@@ -67,7 +67,8 @@ def main(path):
         known_problems="""
 - A generator (or any iterable) given as the iterable of `map`/`imap`/`starmap` is consumed in the
   parent and is not reported; its items are checked only when gillint can see how they are built.
-- Arguments passed with `*args`/`**kwargs`, or as an `args=` tuple bound to a name, are not checked.
+- Arguments passed with `*args`/`**kwargs` are not checked; an `args=` tuple bound to a name is followed
+  when it is bound once, in the same module.
 - Plain sockets are picklable through multiprocessing's reducer and are not reported. Manager
   proxies (`Manager().Lock()`, `Manager().Queue()`) pickle and are not reported.
 - Objects that merely *contain* an unpicklable value (an instance holding a lock) are not seen.
