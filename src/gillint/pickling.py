@@ -449,6 +449,10 @@ def _target_problem(project: Project, target: CallableTarget) -> Optional[Proble
                        "be pickled by reference")
     if target.kind is TargetKind.UNKNOWN and isinstance(target.expr, cst.Call):
         return _factory_problem(project, target.expr, target.scope)
+    if target.kind is TargetKind.EXTERNAL and target.qualname and ".<locals>." in target.qualname:
+        # ``Local.helper``: a static method or attribute of a class defined inside a function
+        return Problem("local class method", f"'{target.qualname}' belongs to a class defined "
+                       "inside a function, which cannot be pickled by reference")
     function = target.function
     if target.kind is not TargetKind.FUNCTION or function is None:
         return None
