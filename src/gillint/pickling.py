@@ -23,6 +23,7 @@ import libcst as cst
 
 from gillint import knowledge as kb
 from gillint.project import (
+    Binding,
     BindingKind,
     CallableTarget,
     CallSite,
@@ -382,7 +383,7 @@ def chooses_fork(project: Project, module: ModuleInfo) -> bool:
 
 def callable_problem(project: Project, expr: cst.BaseExpression, scope: Scope) -> Optional[Problem]:
     """Why the callable ``expr`` cannot be pickled by reference, or None (picklable or unknown)."""
-    problem = _local_instance(project, expr, scope)
+    problem = _local_instance(project, expr, scope) or _picked_from_literal(project, expr, scope)
     if problem is not None:
         return problem
     for target in project.callable_targets(expr, scope):
@@ -398,6 +399,31 @@ def callable_problem(project: Project, expr: cst.BaseExpression, scope: Scope) -
                 problem = problem.bound(Value(target.expr, target.scope), scope)
             return problem
     return None
+
+
+def _picked_from_literal(project: Project, expr: cst.BaseExpression, scope: Scope) -> Optional[Problem]:
+    """``handlers[kind]`` or ``for fn in (a, b):`` over a literal whose every element is unpicklable."""
+    containers: list[Value] = []
+    if isinstance(expr, cst.Subscript):
+        containers = project.values(expr.value, scope)
+    elif isinstance(expr, cst.Name):
+        binding = _latest_binding(expr, scope)
+        if binding is not None and binding.kind is BindingKind.LOOP and binding.value is not None \
+                and isinstance(binding.node, cst.For) and isinstance(binding.node.target, cst.Name):
+            containers = project.values(binding.value, binding.evaluated_in or binding.scope)
+    problems = []
+    for container in containers:
+        literal = container.expr
+        if isinstance(literal, cst.Dict):
+            elements = [e.value for e in literal.elements if isinstance(e, cst.DictElement)]
+        elif isinstance(literal, (cst.List, cst.Tuple)):
+            elements = [e.value for e in literal.elements if not isinstance(e, cst.StarredElement)]
+        else:
+            return None
+        problems += [callable_problem(project, element, container.scope) for element in elements]
+    if not problems or not all(problems):
+        return None
+    return problems[0]
 
 
 def module_variable(project: Project, dotted: str) -> Optional[Value]:
@@ -600,15 +626,24 @@ def _latest_values(project: Project, expr: cst.BaseExpression, scope: Scope) -> 
     bindings = scope.lookup(expr.value) if isinstance(expr, cst.Name) else []
     if len(bindings) < 2 or any(b.scope is not bindings[0].scope for b in bindings):
         return project.values(expr, scope)
-    module = scope.module
-    use = module.line_of(expr)
-    before = [b for b in bindings if b.scope.module is module and module.line_of(b.node) <= use]
-    if not before:
-        return []
-    latest = max(before, key=lambda b: module.line_of(b.node))
-    if latest.kind not in (BindingKind.ASSIGN, BindingKind.WITH) or latest.value is None or latest.partial:
+    latest = _latest_binding(expr, scope)  # type: ignore[arg-type]
+    if latest is None or latest.kind not in (BindingKind.ASSIGN, BindingKind.WITH) or latest.value is None \
+            or latest.partial:
         return []
     return project.values(latest.value, latest.evaluated_in or latest.scope)
+
+
+def _latest_binding(expr: cst.Name, scope: Scope) -> Optional[Binding]:
+    """The binding of ``expr`` written last before it is read, when all its bindings share one scope."""
+    bindings = scope.lookup(expr.value)
+    if len(bindings) == 1:
+        return bindings[0]
+    module = scope.module
+    if not bindings or any(b.scope is not bindings[0].scope or b.scope.module is not module for b in bindings):
+        return None
+    use = module.line_of(expr)
+    before = [b for b in bindings if module.line_of(b.node) <= use]
+    return max(before, key=lambda b: module.line_of(b.node)) if before else None
 
 
 def _value_problem(project: Project, node: cst.CSTNode, scope: Scope, dispatch: Dispatch) -> Optional[Problem]:
