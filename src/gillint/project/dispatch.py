@@ -281,8 +281,8 @@ def _method_dispatch(project: Project, site: CallSite, func: cst.Attribute) -> l
 
 
 def pool_types(project: Project, expr: cst.BaseExpression, scope: Scope) -> list[Optional[str]]:
-    """:meth:`Project.instance_types`, plus pools known from a parameter annotation (``pool: Pool``)
-    or returned by a project function (``pool = make_pool()``)."""
+    """:meth:`Project.instance_types`, plus pools known from a parameter annotation (``pool: Pool``),
+    returned by a project function (``pool = make_pool()``) or wrapped in ``contextlib.closing``."""
     types = project.instance_types(expr, scope)
     if all(t in _POOLS for t in types):
         return types
@@ -312,7 +312,12 @@ def _annotated_pool(project: Project, node: cst.CSTNode, name: str, scope: Scope
 
 
 def _returned_pools(project: Project, call: cst.Call, scope: Scope) -> list[Optional[str]]:
-    """Pools a project factory returns (one level: ``return Pool(4)``), else what the call constructs."""
+    """Pools a project factory returns (one level: ``return Pool(4)``), else what the call constructs.
+
+    ``contextlib.closing(Pool(4))`` is the pool it closes.
+    """
+    if project.qualified_name(call.func, scope) == "contextlib.closing" and call.args:
+        return project.instance_types(call.args[0].value, scope)
     for target in project.callable_targets(call.func, scope):
         if target.kind is TargetKind.FUNCTION and target.function is not None:
             function = target.function
