@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, Optional, Sequence, Union
 
 import libcst as cst
 
@@ -43,10 +43,13 @@ class Analyzer:
         self.rules: list[Rule] = [cls() for cls in all_rules() if config.is_enabled(cls.code)]
         self.context = RuleContext(self.project, config.settings)
 
-    def load(self, file: SourceFile, data: Optional[bytes] = None) -> ModuleInfo | Finding:
-        """Parse and index a file (or ``data``, its content); ``GIL000`` when that fails."""
+    def load(self, file: SourceFile, data: Union[bytes, str, None] = None) -> ModuleInfo | Finding:
+        """Parse and index a file (or ``data``, its content as bytes or text); ``GIL000`` when that fails."""
         try:
-            source = read_source(file.path) if data is None else decode_source(data)
+            if data is None:
+                source = read_source(file.path)
+            else:
+                source = data if isinstance(data, str) else decode_source(data)
             return self.project.add_module(file.path, file.display, source)
         except SourceError as error:
             return analysis_error(file.display, str(error))
@@ -95,10 +98,10 @@ def _finding(rule: Rule, report: Report, module: ModuleInfo) -> Finding:
 def lint(
     files: Iterable[SourceFile],
     config: Config,
-    stdin_data: Optional[bytes] = None,
+    stdin_data: Union[bytes, str, None] = None,
     disable_noqa: bool = False,
 ) -> RunResult:
-    """Lint ``files`` (``stdin_data`` is the content of the single file read from stdin)."""
+    """Lint ``files`` (``stdin_data`` is the content of the single file read from stdin or an editor)."""
     analyzer = Analyzer(config)
     files = list(files)
     raw: list[Finding] = []
@@ -138,4 +141,4 @@ def _filter(
 def lint_source(source: str, path: str = "<string>.py", config: Optional[Config] = None) -> list[Finding]:
     """Lint one piece of source code (used by tests and the flake8 plugin)."""
     file = SourceFile(Path(path), path)
-    return lint([file], config or Config(), stdin_data=source.encode("utf-8")).findings
+    return lint([file], config or Config(), stdin_data=source).findings
