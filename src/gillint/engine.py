@@ -17,7 +17,7 @@ import libcst as cst
 from gillint.config import Config
 from gillint.discovery import SourceFile
 from gillint.findings import Finding, analysis_error, sorted_findings
-from gillint.noqa import is_suppressed
+from gillint.noqa import file_is_skipped, is_suppressed, noqa_lines
 from gillint.project import ModuleInfo, Project
 from gillint.project.sources import SourceError, decode_source, read_source
 from gillint.rules import Rule, all_rules
@@ -124,16 +124,20 @@ def _filter(
     """Keep findings in linted files that the configuration enables and no ``# noqa`` hides."""
     kept: list[Finding] = []
     suppressed: Counter[str] = Counter()
+    noqa_by_path: dict[str, Optional[dict[int, str]]] = {}
     for finding in sorted_findings(list(raw)):
         if finding.path not in lines and not finding.is_analysis_error:
             continue  # in a module loaded only to follow an import
         if not config.is_enabled(finding.code, config.ignored_for(finding.path)):
             continue
-        source_lines = lines.get(finding.path, [])
-        line = source_lines[finding.line - 1] if 0 < finding.line <= len(source_lines) else ""
-        if not disable_noqa and is_suppressed(finding.code, line):
-            suppressed[finding.code] += 1
-            continue
+        if not disable_noqa:
+            if finding.path not in noqa_by_path:
+                source_lines = lines.get(finding.path, [])
+                noqa_by_path[finding.path] = None if file_is_skipped(source_lines) else noqa_lines(source_lines)
+            noqa = noqa_by_path[finding.path]
+            if noqa is None or is_suppressed(finding.code, noqa.get(finding.line, "")):
+                suppressed[finding.code] += 1
+                continue
         kept.append(finding)
     return RunResult(kept, file_count, suppressed)
 
