@@ -42,5 +42,6 @@ def test_cli_github_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         assert gillint_main(["--format", "github", "."]) == 1
     lines = out.getvalue().splitlines()
     assert len(lines) == 2, lines  # one command per finding, no summary line
-    assert lines[0].startswith("::error file=app.py,line=3,col=8,endLine=3,endColumn=30,title=GIL401 missing-main-guard::")
+    expected = "::error file=app.py,line=3,col=8,endLine=3,endColumn=30,title=GIL401 missing-main-guard::"
+    assert lines[0].startswith(expected)
     assert lines[1].startswith("::error file=broken.py,line=1,") and "title=GIL000 analysis-error::" in lines[1]

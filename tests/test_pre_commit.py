@@ -109,20 +109,24 @@ def test_commit_with_a_finding_fails_then_passes_when_fixed(
     assert "gillint" in accepted.stdout + accepted.stderr and "Passed" in accepted.stdout + accepted.stderr
 
 
-def test_try_repo_on_this_checkout(tmp_path: Path, env: dict[str, str]) -> None:
-    """`pre-commit try-repo <checkout>` (HEAD plus a shadow of uncommitted changes) runs the hook."""
-    if run(["git", "rev-parse", "--verify", "HEAD"], CHECKOUT, env).returncode != 0:
-        pytest.skip("this checkout is not a git repository with a commit")
+def test_try_repo_on_this_checkout(tmp_path: Path, env: dict[str, str], hook_repo: tuple[Path, str]) -> None:
+    """`pre-commit try-repo <checkout>` (HEAD plus a shadow of uncommitted changes) runs the hook.
+
+    try-repo's shadow holds changes to tracked files only; while the checkout has untracked files
+    (new modules not yet added), the snapshot of the working tree stands in for it.
+    """
+    untracked = run(["git", "ls-files", "--others", "--exclude-standard"], CHECKOUT, env).stdout.strip()
+    source = hook_repo[0] if untracked else CHECKOUT
     root = user_repo(tmp_path, env, "repos: []\n")
     (root / "app.py").write_text(BAD, encoding="utf-8")
     (root / "other.txt").write_text("not python: the hook must not see it\n", encoding="utf-8")
     git(root, env, "add", "app.py", "other.txt")
-    failed = pre_commit(root, env, "try-repo", str(CHECKOUT), "gillint", "--all-files", "--verbose")
+    failed = pre_commit(root, env, "try-repo", str(source), "gillint", "--all-files", "--verbose")
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "app.py:3:8: GIL401" in failed.stdout
     assert "other.txt" not in failed.stdout.split("====")[-1]
 
     (root / "app.py").write_text(GOOD, encoding="utf-8")
     git(root, env, "add", "app.py")
-    passed = pre_commit(root, env, "try-repo", str(CHECKOUT), "gillint", "--all-files")
+    passed = pre_commit(root, env, "try-repo", str(source), "gillint", "--all-files")
     assert passed.returncode == 0, passed.stdout + passed.stderr
