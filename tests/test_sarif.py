@@ -90,7 +90,9 @@ def test_analysis_errors_are_notifications(tmp_path: Path, monkeypatch: pytest.M
     run = log["runs"][0]
     assert [r["ruleId"] for r in run["results"]] == ["GIL401"]
     (notification,) = run["invocations"][0]["toolExecutionNotifications"]
-    assert notification["descriptor"]["id"] == "GIL000" and notification["level"] == "error"
+    assert notification["descriptor"] == {"id": "GIL000", "index": 0} and notification["level"] == "error"
+    (descriptor,) = run["tool"]["driver"]["notifications"]
+    assert descriptor["id"] == "GIL000" and descriptor["helpUri"].endswith("/docs/rules/GIL000.md")
     assert "syntax error" in notification["message"]["text"]
     assert notification["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "broken.py"
 

@@ -23,10 +23,10 @@ from gillint.config import (
     validate_codes,
 )
 from gillint.discovery import SourceFile, discover
-from gillint.docs import render_rule_doc
+from gillint.docs import documented, documented_for, render_rule_doc
 from gillint.engine import RunResult, lint
 from gillint.report import FORMATS, ReportOptions
-from gillint.rules import all_rules, rule_for
+from gillint.rules import all_rules
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -89,9 +89,9 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             print(f"{rule.code}  {rule.name:<28} {rule.summary}")
         return EXIT_CLEAN
     if args.explain:
-        rule = rule_for(args.explain.upper())
+        rule = documented_for(args.explain.upper())
         if rule is None:
-            known = ", ".join(r.code for r in all_rules())
+            known = ", ".join(r.code for r in documented())
             print(f"gillint: error: unknown rule {args.explain!r}; known rules: {known}", file=sys.stderr)
             return EXIT_ERROR
         print(render_rule_doc(rule), end="")

@@ -19,7 +19,7 @@ from typing import Any, Mapping, TextIO
 from urllib.parse import quote
 
 from gillint import __version__
-from gillint.docs import DOCS_URL, render_rule_doc
+from gillint.docs import DOCS_URL, AnalysisError, render_rule_doc
 from gillint.engine import RunResult
 from gillint.findings import Finding, Severity
 from gillint.report.text import ReportOptions, source_line
@@ -57,6 +57,7 @@ def sarif_log(result: RunResult, options: ReportOptions) -> dict[str, Any]:
                 "semanticVersion": __version__,
                 "informationUri": INFORMATION_URI,
                 "rules": [_descriptor(rule) for rule in rules],
+                "notifications": [_descriptor(AnalysisError)],
             }},
             "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
             "originalUriBaseIds": {SOURCE_ROOT: {"uri": Path.cwd().as_uri().rstrip("/") + "/"}},
@@ -117,7 +118,7 @@ def _notification(finding: Finding) -> dict[str, Any]:
         "level": "error",
         "message": {"text": finding.message},
         "locations": [_location(finding)],
-        "descriptor": {"id": finding.code},
+        "descriptor": {"id": finding.code, "index": 0},
     }
 
 
