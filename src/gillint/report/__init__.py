@@ -6,6 +6,7 @@ from typing import Callable, TextIO
 
 from gillint.engine import RunResult
 from gillint.report.github import render_github
+from gillint.report.gitlab import render_gitlab
 from gillint.report.json_format import render_json
 from gillint.report.sarif import render_sarif
 from gillint.report.text import ReportOptions, render_text
@@ -17,6 +18,7 @@ FORMATS: dict[str, Renderer] = {
     "json": render_json,
     "sarif": render_sarif,
     "github": render_github,
+    "gitlab": render_gitlab,
 }
 
 __all__ = ["FORMATS", "ReportOptions", "Renderer"]

@@ -10,9 +10,7 @@ holds its verdict.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
-from collections import Counter
 from enum import Enum
 from pathlib import Path, PurePath
 from typing import Any, Mapping, TextIO
@@ -22,7 +20,8 @@ from gillint import __version__
 from gillint.docs import DOCS_URL, AnalysisError, render_rule_doc
 from gillint.engine import RunResult
 from gillint.findings import Finding, Severity
-from gillint.report.text import ReportOptions, source_line
+from gillint.report.fingerprint import fingerprints
+from gillint.report.text import ReportOptions
 from gillint.rules import all_rules
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -44,8 +43,8 @@ def sarif_log(result: RunResult, options: ReportOptions) -> dict[str, Any]:
     index = {rule.code: position for position, rule in enumerate(rules)}
     verdicts = _verdicts(result)
     findings = [f for f in result.findings if not f.is_analysis_error]
-    fingerprints = _fingerprints(findings, options.sources)
-    results = [_result(f, index, fingerprints[i], verdicts.get(f)) for i, f in enumerate(findings)]
+    identities = fingerprints(findings, options.sources)
+    results = [_result(f, index, identities[i], verdicts.get(f)) for i, f in enumerate(findings)]
     notifications = [_notification(f) for f in result.findings if f.is_analysis_error]
     return {
         "$schema": SCHEMA_URI,
@@ -120,24 +119,6 @@ def _notification(finding: Finding) -> dict[str, Any]:
         "locations": [_location(finding)],
         "descriptor": {"id": finding.code, "index": 0},
     }
-
-
-def _fingerprints(findings: list[Finding], sources: dict[str, list[str]]) -> list[str]:
-    """A hash of the code, the file and the finding's source line without its indentation.
-
-    Moving code up or down, or re-indenting it, keeps the fingerprint; several identical lines in a
-    file are told apart by their order of occurrence.
-    """
-    seen: Counter[str] = Counter()
-    fingerprints = []
-    for finding in findings:
-        text = source_line(finding.path, finding.line, sources)
-        basis = "\0".join((finding.code, PurePath(finding.path).as_posix(),
-                           " ".join(text.split()) if text is not None else finding.message))
-        digest = hashlib.sha256(basis.encode("utf-8")).hexdigest()[:32]
-        seen[digest] += 1
-        fingerprints.append(f"{digest}:{seen[digest]}")
-    return fingerprints
 
 
 def _verdicts(result: RunResult) -> dict[Finding, Any]:
