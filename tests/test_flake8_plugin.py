@@ -175,3 +175,6 @@ def test_cross_module_findings_stay_in_the_processed_file(tmp_path: Path) -> Non
     run = flake8("--select", "GIL", "script.py", cwd=project)
     assert {path for path, _ in _codes(run)} == {"script.py"}
     assert re.search(r"script\.py\t4\t7\tGIL401", run.stdout)
+    message = subprocess.run([*FLAKE8, "--select", "GIL", "script.py"], cwd=project, capture_output=True,
+                             text=True, check=False).stdout
+    assert "line 9 of workers.py" in message  # the sibling is named as the user would, not by absolute path
