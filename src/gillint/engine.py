@@ -100,8 +100,13 @@ def lint(
     config: Config,
     stdin_data: Union[bytes, str, None] = None,
     disable_noqa: bool = False,
+    context: Iterable[SourceFile] = (),
 ) -> RunResult:
-    """Lint ``files`` (``stdin_data`` is the content of the single file read from stdin or an editor)."""
+    """Lint ``files`` (``stdin_data`` is the content of the single file read from stdin or an editor).
+
+    ``context`` files are checked too, only for the findings they reveal in ``files`` (a dispatch in
+    an importer that makes a function of ``files`` run on threads); their own findings are dropped.
+    """
     analyzer = Analyzer(config)
     files = list(files)
     raw: list[Finding] = []
@@ -115,6 +120,10 @@ def lint(
     for module in modules:
         raw.extend(analyzer.check(module))
     lines = {module.display_path: module.lines for module in modules}
+    for file in context:
+        loaded = analyzer.load(file)
+        if not isinstance(loaded, Finding):
+            raw.extend(finding for finding in analyzer.check(loaded) if finding.path in lines)
     return _filter(raw, lines, config, disable_noqa, len(files))
 
 

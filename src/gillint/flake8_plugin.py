@@ -2,7 +2,9 @@
 
 flake8 hands the plugin one file at a time. The plugin lints the text flake8 read (``lines``, so
 stdin and editor buffers work); the project model still loads the modules that file imports from
-disk. Only findings in that file are reported. Selection (``--select``, ``extend-ignore``,
+disk, and the modules that import it (found by a text scan, see :mod:`gillint.project.importers`)
+are checked too, so a finding another module's dispatch reveals in this file is reported. Only
+findings in that file are reported. Selection (``--select``, ``extend-ignore``,
 ``per-file-ignores``) and ``# noqa`` are flake8's business; rule options come from the flake8
 configuration or command line first, then ``[tool.gillint]`` in the nearest ``pyproject.toml``.
 
@@ -24,6 +26,7 @@ from gillint.config import Config, find_pyproject, load_config, rule_options
 from gillint.discovery import SourceFile
 from gillint.engine import lint
 from gillint.options import Option
+from gillint.project.importers import importers
 
 Flake8Error = tuple[int, int, str, type]
 
@@ -82,8 +85,10 @@ class GillintFlake8:
             base, select=("GIL",), ignore=(), extend_select=(), per_file_ignores=(),
             settings=merged_settings(base.settings, self._flake8_options, rule_options()),
         )
-        file = SourceFile(Path(self.filename), self.filename)
-        result = lint([file], config, stdin_data="".join(self.lines), disable_noqa=True)
+        path = Path(self.filename)
+        context = [SourceFile(p, str(p)) for p in importers(path, config)] if path.is_file() else []
+        result = lint([SourceFile(path, self.filename)], config, stdin_data="".join(self.lines),
+                      disable_noqa=True, context=context)
         for finding in result.findings:
             yield finding.line, finding.column - 1, f"{finding.code} {finding.message}", type(self)
 
