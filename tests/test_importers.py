@@ -45,3 +45,18 @@ def test_context_findings_and_errors_are_not_reported(tmp_path: Path) -> None:
     assert result.findings == [] and result.files == 1
     alone = lint(context[:1], config)
     assert [f.code for f in alone.findings] == ["GIL401"]
+
+
+def test_cli_named_file_checks_its_importers_but_reports_only_itself(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    from gillint.cli import main
+
+    write(tmp_path, {
+        "workers.py": "def run(items):\n    return items\n",
+        "script.py": "import multiprocessing\nimport workers\n\npool = multiprocessing.Pool(2)\n",
+    })
+    monkeypatch.chdir(tmp_path)
+    assert main(["workers.py"]) == 0
+    assert "All clear: no findings in 1 file." in capsys.readouterr().out
+    assert main(["script.py", "workers.py"]) == 1
