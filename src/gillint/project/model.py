@@ -332,8 +332,13 @@ class Project:
         Only constructor calls are typed: ``ThreadPoolExecutor(4)`` gives
         ``concurrent.futures.ThreadPoolExecutor``; a project class gives its full name.
         Factories and context attributes (``multiprocessing.get_context("spawn").Pool()``)
-        are typed through :mod:`gillint.knowledge`.
+        are typed through :mod:`gillint.knowledge`. Memoised per expression: ``df = df.dropna()``
+        makes a receiver's type depend on itself, and chains of such rebindings would otherwise
+        be explored exponentially.
         """
+        return self.memo("instance-types", expr, lambda: self._instance_types(expr, scope), [None])
+
+    def _instance_types(self, expr: cst.CSTNode, scope: Scope) -> list[Optional[str]]:
         from gillint.knowledge import FACTORY_RESULTS, context_attribute_type
 
         types: list[Optional[str]] = []
