@@ -1,0 +1,248 @@
+"""One probe per rule: build the sandbox files and spec from a finding, then read the verdict.
+
+Each probe reads only the finding's ``evidence`` (the contract in HELPERS.md / docs/verifier.md)
+and the source file itself; a missing key gives ``skipped`` with the reason, never an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from gillint.findings import Finding
+from gillint.verify.extract import (
+    OBJECT_NAME,
+    ExtractionError,
+    SourceModule,
+    expression_names,
+    literal_arguments,
+    wrapper,
+)
+from gillint.verify.sandbox import SandboxRun
+from gillint.verify.verdict import Status, Verification, skipped
+
+#: Stand-ins for GIL202 arguments whose value cannot be rebuilt: the same type, made afresh.
+STAND_INS = (
+    ("sqlite", "__import__('sqlite3').connect(':memory:')"),
+    ("file", "open(__file__)"),
+    ("lock", "__import__('threading').Lock()"),
+    ("generator", "(item for item in ())"),
+    ("socket", "__import__('socket').socket()"),
+    ("thread", "__import__('threading').Thread()"),
+)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A probe ready to run: files for the sandbox, the harness spec, and how to read the result."""
+
+    files: dict[str, str]
+    spec: dict[str, Any]
+    timing: bool
+    read: Callable[[dict[str, Any]], Verification]
+    import_paths: tuple[str, ...] = ()
+
+
+def plan(finding: Finding, arguments: Mapping[str, Any], window: float) -> Plan | Verification:
+    """The probe for ``finding``, or a ``skipped`` verdict saying why there is none."""
+    builder = BUILDERS.get(finding.code)
+    if builder is None:
+        return skipped(f"no probe for {finding.code}")
+    try:
+        return builder(finding, arguments, window)
+    except ExtractionError as error:
+        return skipped(str(error))
+    except (KeyError, TypeError, ValueError) as error:
+        return skipped(f"evidence incomplete ({type(error).__name__}: {error})")
+
+
+def finish(plan: Plan, run: SandboxRun) -> Verification:
+    """Turn a sandbox run into a verdict (failures of the run itself are inconclusive)."""
+    result = run.result
+    if result is None:
+        return Verification(Status.INCONCLUSIVE, run.failure, {"output": run.output[-2000:]})
+    python, cpus = result.get("python", ""), int(result.get("cpus", 0))
+    if result.get("outcome") == "error":
+        verdict = Verification(Status.INCONCLUSIVE, f"the snippet failed: {result.get('error', '')[:300]}",
+                               {"traceback": result.get("traceback", "")})
+    else:
+        verdict = plan.read(result)
+    return Verification(verdict.status, verdict.summary, verdict.evidence, python, cpus)
+
+
+# -- building ----------------------------------------------------------------------------------
+
+
+def _source(path_text: Any) -> SourceModule:
+    path = Path(str(path_text))
+    if not path.is_file():
+        raise ExtractionError(f"source file {path} not found")
+    return SourceModule.load(path)
+
+
+def _function_target(finding: Finding, arguments: Mapping[str, Any]) -> tuple[SourceModule, str, list[str]]:
+    evidence = finding.evidence
+    target = evidence.get("target") or {"name": evidence["function"], "path": evidence["function_path"]}
+    name, module = str(target["name"]), _source(target["path"])
+    if module.function(name) is None:
+        raise ExtractionError(f"target `{name}` is not a module-level function of {target['path']}")
+    given = arguments.get(name)
+    if given is not None:
+        if not isinstance(given, list) or not all(isinstance(item, str) for item in given):
+            raise ExtractionError(f"[tool.gillint.verify.arguments] {name}: expected a list of expression strings")
+        return module, name, given
+    texts = literal_arguments(module, [str(text) for text in evidence["arguments"]])
+    if texts is None:
+        raise ExtractionError(
+            f"arguments are not literal (give them in [tool.gillint.verify.arguments] as {name} = [\"...\"])")
+    return module, name, texts
+
+
+def _files(module: SourceModule, code: str) -> tuple[dict[str, str], tuple[str, ...]]:
+    return {"snippet.py": code}, (str(module.import_root),)
+
+
+def build_timing(finding: Finding, arguments: Mapping[str, Any], window: float) -> Plan:
+    module, name, texts = _function_target(finding, arguments)
+    files, paths = _files(module, module.snippet([name, *_names(texts)]))
+    spec = {"probe": "timing", "function": name, "arguments": texts, "window": window}
+    return Plan(files, spec, True, read_timing, paths)
+
+
+def build_race(finding: Finding, arguments: Mapping[str, Any], window: float) -> Plan:
+    module, name, texts = _function_target(finding, arguments)
+    shared = str(finding.evidence["shared"]).split()[-1]
+    if not shared.isidentifier() or shared not in module.bound:
+        raise ExtractionError(f"shared state `{finding.evidence['shared']}` is not a module-level name")
+    threads = int(finding.evidence.get("workers") or 4)
+    files, paths = _files(module, module.snippet([name, shared, *_names(texts)]))
+    spec = {"probe": "race", "function": name, "arguments": texts, "shared": shared,
+            "threads": max(threads, 2), "attempts": 3}
+    return Plan(files, spec, False, read_race, paths)
+
+
+def build_pickle(finding: Finding, arguments: Mapping[str, Any], window: float) -> Plan:
+    evidence = finding.evidence
+    dispatch = evidence.get("dispatch") or {}
+    module = _source(dispatch.get("path", finding.path))
+    line = int(dispatch.get("line", finding.line))
+    expression = str(evidence["callable"] if finding.code == "GIL201" else evidence["argument"])
+    note = "rebuilt from the source at the dispatch site"
+    try:
+        tail = wrapper(module, line, expression, placeholders=finding.code == "GIL201")
+    except ExtractionError:
+        kind = str(evidence.get("kind", ""))
+        stand_in = next((code for word, code in STAND_INS if word in kind), None)
+        if stand_in is None:
+            raise
+        tail, note = f"{OBJECT_NAME} = {stand_in}\n", f"a fresh {kind} stands in for `{expression}`"
+    files, paths = _files(module, module.snippet([], tail))
+    return Plan(files, {"probe": "pickle", "object": OBJECT_NAME}, False,
+                lambda result: read_pickle(result, expression, note), paths)
+
+
+def build_import(finding: Finding, arguments: Mapping[str, Any], window: float) -> Plan:
+    path = Path(finding.path)
+    if not path.is_file():
+        raise ExtractionError(f"source file {path} not found")
+    copy = f"module/{path.name}"
+    files = {copy: path.read_text(encoding="utf-8", errors="replace")}
+    return Plan(files, {"probe": "import", "module_path": copy}, False, read_import,
+                (str(path.resolve().parent),))
+
+
+def _names(texts: list[str]) -> set[str]:
+    return {name for text in texts for name in expression_names(text)}
+
+
+BUILDERS: dict[str, Callable[[Finding, Mapping[str, Any], float], Plan]] = {
+    "GIL101": build_timing,
+    "GIL201": build_pickle,
+    "GIL202": build_pickle,
+    "GIL301": build_race,
+    "GIL401": build_import,
+}
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+def read_timing(result: dict[str, Any]) -> Verification:
+    k = int(result["k"])
+    serial, threads, processes = (float(result[m]) for m in ("serial", "threads", "processes"))
+    free_threaded = "free-threaded" in result.get("python", "")
+    if result["mode"] == "complete":
+        thread_x, process_x = serial / threads, serial / processes
+        text = (f"serial {serial:.2f} s, {k} threads {threads:.2f} s ({thread_x:.2f}x), "
+                f"{k} processes {processes:.2f} s ({process_x:.2f}x)")
+        bars = [("serial", serial, f"{serial:.2f} s"), (f"{k} threads", threads, f"{threads:.2f} s"),
+                (f"{k} processes", processes, f"{processes:.2f} s")]
+    else:
+        thread_x, process_x = threads / max(serial, 1e-9), processes / max(serial, 1e-9)
+        text = (f"CPU-s per wall-s over a {result['window']:.1f} s window: serial {serial:.2f}, "
+                f"{k} threads {threads:.2f} ({thread_x:.2f}x), {k} processes {processes:.2f} ({process_x:.2f}x)")
+        bars = [("serial", serial, f"{serial:.2f} CPU"), (f"{k} threads", threads, f"{threads:.2f} CPU"),
+                (f"{k} processes", processes, f"{processes:.2f} CPU")]
+    evidence = {**{key: result[key] for key in result if key not in ("python", "cpus", "outcome")},
+                "thread_speedup": round(thread_x, 3), "process_speedup": round(process_x, 3), "bars": bars}
+    scales = 1 + 0.4 * (k - 1)
+    if k < 2:
+        return Verification(Status.INCONCLUSIVE, f"one CPU available, nothing can run in parallel; {text}", evidence)
+    if result["mode"] == "complete" and serial < 0.05:
+        return Verification(Status.INCONCLUSIVE, f"too short to measure; {text}", evidence)
+    if process_x < scales:
+        return Verification(Status.INCONCLUSIVE,
+                            f"{text}; processes did not scale either (no spare core?)", evidence)
+    if thread_x >= scales:
+        why = "free-threaded build" if free_threaded else "the work releases the GIL"
+        return Verification(Status.REFUTED, f"{text}; threads scale too ({why})", evidence)
+    if thread_x <= 1 + 0.2 * (k - 1):
+        return Verification(Status.CONFIRMED, text, evidence)
+    return Verification(Status.INCONCLUSIVE, f"{text}; threads partly scale", evidence)
+
+
+def read_race(result: dict[str, Any]) -> Verification:
+    expected, plain, forced = result["expected"], result["plain"], result["forced"]
+    lost = [value for value in forced if value != expected]
+    threads = result["threads"]
+    evidence = {key: result[key] for key in ("expected", "plain", "forced", "threads")}
+    hid = "it hid the race" if plain == expected else "it lost updates too"
+    if lost or plain != expected:
+        observed = lost[0] if lost else plain
+        return Verification(Status.CONFIRMED,
+                            f"expected {expected} (serial), {threads} threads with forced preemption gave "
+                            f"{observed}; a plain threaded run gave {plain} ({hid})", evidence)
+    return Verification(Status.INCONCLUSIVE,
+                        f"no lost update in {len(forced)} forced runs on {threads} threads (expected {expected})",
+                        evidence)
+
+
+def read_pickle(result: dict[str, Any], expression: str, note: str) -> Verification:
+    evidence = {key: result[key] for key in result if key not in ("python", "cpus")}
+    sent = f"`{expression}` ({result.get('type', '?')}; {note})"
+    if result["outcome"] == "unpicklable":
+        return Verification(Status.CONFIRMED,
+                            f"sending {sent} to a spawn child: {result['error_type']}: {result['error']}", evidence)
+    if result["outcome"] == "picklable":
+        return Verification(Status.REFUTED, f"{sent} was pickled and received by a spawn child", evidence)
+    return Verification(Status.INCONCLUSIVE, f"the spawn child failed (exit code {result.get('exitcode')})", evidence)
+
+
+def read_import(result: dict[str, Any]) -> Verification:
+    evidence = {key: result[key] for key in result if key not in ("python", "cpus")}
+    outcome = result["outcome"]
+    if outcome == "started":
+        where = f" at line {result['line']}" if result.get("line") else ""
+        return Verification(Status.CONFIRMED, f"importing it as __mp_main__ (as a spawned child does) starts a "
+                            f"process{where} ({result['process']}.start intercepted)", evidence)
+    if outcome == "imported":
+        return Verification(Status.REFUTED, "imported as __mp_main__ without starting a process", evidence)
+    return Verification(Status.INCONCLUSIVE,
+                        f"the import failed before any process start: {result.get('error', '')[:300]}", evidence)
+
+
+def window_for(timeout: float) -> float:
+    """How long each GIL101 mode may run: the time box leaves room for start-up and three modes."""
+    return max(0.3, min(1.5, timeout / 6))
+
