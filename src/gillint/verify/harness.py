@@ -198,11 +198,11 @@ def _threads_for(function: Callable[..., Any], arguments: tuple[Any, ...], k: in
     time.sleep(window)
 
 
-def _rate_worker(spec: dict[str, Any], ready: Any, go: Any, out: Any) -> None:
+def _rate_worker(spec: dict[str, Any], index: int, ready: Any, go: Any, cpu: Any) -> None:
     function, arguments, _ = _call_target(spec)
 
     def report(signum: int, frame: Any) -> None:
-        out.put(time.process_time() - started)
+        cpu[index] = time.process_time() - started
         os._exit(0)
 
     signal.signal(signal.SIGUSR1, report)
@@ -214,8 +214,8 @@ def _rate_worker(spec: dict[str, Any], ready: Any, go: Any, out: Any) -> None:
 
 def _processes_rate(spec: dict[str, Any], k: int, window: float) -> float:
     context = multiprocessing.get_context("spawn")
-    ready, out, go = context.Queue(), context.Queue(), context.Event()
-    children = [context.Process(target=_rate_worker, args=(spec, ready, go, out), daemon=True) for _ in range(k)]
+    ready, go, cpu = context.Queue(), context.Event(), context.Array("d", [-1.0] * k, lock=False)
+    children = [context.Process(target=_rate_worker, args=(spec, i, ready, go, cpu), daemon=True) for i in range(k)]
     for child in children:
         child.start()
     for _ in children:
@@ -226,12 +226,13 @@ def _processes_rate(spec: dict[str, Any], k: int, window: float) -> float:
     for child in children:
         os.kill(child.pid, signal.SIGUSR1)
     wall = time.perf_counter() - start
-    cpu = sum(out.get(timeout=max(window, 1.0)) for _ in children)
     for child in children:
-        child.join(1.0)
-        if child.is_alive():
+        child.join(max(window, 1.0))
+        if child.is_alive():  # a long C call kept the signal handler from running: no number
             child.kill()
-    return cpu / wall
+    if min(cpu) < 0:
+        raise RuntimeError("a worker process did not report its CPU time (stuck in a long C call?)")
+    return sum(cpu) / wall
 
 
 # -- GIL201/GIL202: pickle the real object for a spawn child ------------------------------------

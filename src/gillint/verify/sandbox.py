@@ -112,7 +112,7 @@ class _PidsCgroup:
     def destroy(self) -> None:
         for _ in range(50):
             for pid in self.tasks():
-                _kill(lambda: os.kill(pid, signal.SIGKILL))
+                _kill(os.kill, pid, signal.SIGKILL)
             try:
                 self.path.rmdir()
                 return
@@ -155,7 +155,7 @@ def run_probe(files: dict[str, str], spec: dict[str, Any], limits: Limits,
         except subprocess.TimeoutExpired:
             timed_out = True
         elapsed = time.monotonic() - started
-        _kill(lambda: os.killpg(process.pid, signal.SIGKILL))  # leftovers too (resource trackers...)
+        _kill(os.killpg, process.pid, signal.SIGKILL)  # leftovers too (resource trackers...)
         process.wait()
         if group is not None:
             group.destroy()
@@ -215,9 +215,9 @@ def _user_tasks() -> int:
     return count
 
 
-def _kill(action: Callable[[], None]) -> None:
+def _kill(send: Callable[[int, int], None], pid: int, signum: int) -> None:
     try:
-        action()
+        send(pid, signum)
     except (ProcessLookupError, PermissionError):
         pass
 

@@ -23,6 +23,8 @@ class Verification:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     python: str = ""
     cpus: int = 0
+    #: Bars for the text format: (label, value, value as text) per mode; not part of the JSON.
+    chart: tuple[tuple[str, float, str], ...] = ()
 
     def line(self) -> str:
         """``verified: confirmed — ...; CPython 3.11.7 (GIL), 2 CPUs`` (what the text format prints)."""
@@ -31,12 +33,11 @@ class Verification:
 
     def bars(self, width: int = 24) -> list[str]:
         """A bar per mode (serial / threads / processes) for timing evidence; empty otherwise."""
-        modes = self.evidence.get("bars")
-        if not modes:
+        if not self.chart:
             return []
-        longest = max(value for _, value, _ in modes) or 1.0
+        longest = max(value for _, value, _ in self.chart) or 1.0
         rows = []
-        for label, value, text in modes:
+        for label, value, text in self.chart:
             eighths = round(value / longest * width * 8)
             bar = "█" * (eighths // 8) + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[eighths % 8]
             rows.append(f"{label:<12} {bar:<{width}} {text}")

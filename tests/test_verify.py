@@ -1,0 +1,369 @@
+"""The runtime verifier: real sandboxed subprocesses on small workloads, and the sandbox's limits.
+
+GIL101/201/202/301 findings are built by hand with the evidence contract (docs/verifier.md);
+GIL401 runs end to end through the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from gillint.findings import Finding
+from gillint.verify import Status, Verification, VerifySettings, settings_from, verify
+from gillint.verify.extract import SourceModule
+from gillint.verify.sandbox import Limits, fork_cap, network_isolation, run_probe
+
+pytestmark = pytest.mark.integration
+FAST = VerifySettings(timeout=6.0, budget=60.0)
+
+
+def module(tmp_path: Path, text: str, name: str = "work.py") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def finding(code: str, path: Path, line: int, **evidence: Any) -> Finding:
+    return Finding(str(path), line, 1, line, 2, code, "rule", "message", evidence=evidence)
+
+
+def function_finding(code: str, path: Path, name: str, arguments: list[str], **evidence: Any) -> Finding:
+    target = {"name": name, "path": str(path), "line": 1}
+    return finding(code, path, 1, target=target, arguments=arguments,
+                   dispatch={"api": "threading.Thread", "path": str(path), "line": 1}, **evidence)
+
+
+def one(found: Finding, settings: VerifySettings = FAST) -> Verification:
+    return verify([found], settings)[found]
+
+
+# -- GIL101 -------------------------------------------------------------------------------------
+
+
+def _scaled(verdict: Verification) -> bool:
+    """Did processes scale in this very run? (The verdict must follow from that, not from a threshold.)"""
+    return verdict.evidence["process_speedup"] >= 1 + 0.4 * (min(verdict.cpus, 4) - 1) and verdict.cpus > 1
+
+
+def test_cpu_bound_threads_are_confirmed_when_processes_scale(tmp_path: Path) -> None:
+    path = module(tmp_path, """
+        N = 400_000
+
+        def sum_of_squares(n):
+            return sum(i * i for i in range(n))
+    """)
+    verdict = one(function_finding("GIL101", path, "sum_of_squares", ["N"]))
+    assert verdict.status is (Status.CONFIRMED if _scaled(verdict) else Status.INCONCLUSIVE), verdict.line()
+    assert verdict.evidence["thread_speedup"] < 1.4
+    assert "threads" in verdict.summary and "processes" in verdict.summary and "(GIL)" in verdict.python
+
+
+def test_gil_releasing_workload_is_refuted_when_processes_scale(tmp_path: Path) -> None:
+    path = module(tmp_path, """
+        import hashlib
+        import zlib
+
+        DATA = bytes(range(256)) * 16_384
+
+        def digest(data):
+            for _ in range(4):
+                hashlib.sha256(data).digest()
+            return zlib.crc32(data)
+    """)
+    verdict = one(function_finding("GIL101", path, "digest", ["DATA"]))
+    expected = Status.REFUTED if _scaled(verdict) else Status.INCONCLUSIVE
+    assert verdict.status is expected, verdict.line()
+    if expected is Status.REFUTED:
+        assert "releases the GIL" in verdict.summary
+
+
+def test_arguments_that_are_not_literal_are_skipped_unless_configured(tmp_path: Path) -> None:
+    path = module(tmp_path, "def work(n):\n    return sum(range(n))\n")
+    found = function_finding("GIL101", path, "work", ["size"])
+    verdict = one(found)
+    assert verdict.status is Status.SKIPPED and "arguments are not literal" in verdict.summary
+    configured = settings_from({"timeout": 6, "arguments": {"work": ["50_000"]}})
+    assert one(found, configured).status is not Status.SKIPPED
+
+
+@pytest.mark.parametrize("evidence", [{}, {"target": {"name": "f"}}, {"target": "nonsense", "arguments": 3}])
+def test_missing_evidence_is_skipped_with_a_reason(tmp_path: Path, evidence: dict[str, Any]) -> None:
+    path = module(tmp_path, "def f():\n    pass\n")
+    for code in ("GIL101", "GIL201", "GIL202", "GIL301"):
+        verdict = one(finding(code, path, 1, **evidence))
+        assert verdict.status is Status.SKIPPED and verdict.summary, (code, verdict)
+
+
+def test_no_probe_for_unknown_codes(tmp_path: Path) -> None:
+    assert one(finding("GIL999", tmp_path / "x.py", 1)).summary == "no probe for GIL999"
+
+
+# -- GIL201 / GIL202 -------------------------------------------------------------------------------
+
+PICKLING = """
+    import sqlite3
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+
+    def main(scale):
+        def local(x):
+            return x
+        def closure(x):
+            return x * scale
+        lock = threading.Lock()
+        rows = (n for n in range(3))
+        db = sqlite3.connect(":memory:")
+        with ProcessPoolExecutor() as executor:
+            with open(__file__) as handle:
+                executor.submit(lambda x: x, 1)
+                executor.submit(local, 1)
+                executor.submit(closure, 1)
+                executor.submit(print, lock)
+                executor.submit(print, rows)
+                executor.submit(print, handle)
+                executor.submit(print, db)
+                executor.submit(len, "ok")
+"""
+
+
+@pytest.mark.parametrize(
+    ("code", "line", "evidence", "error"),
+    [
+        ("GIL201", 17, {"callable": "lambda x: x", "kind": "lambda"}, "main.<locals>.<lambda>"),
+        ("GIL201", 18, {"callable": "local", "kind": "local function"}, "main.<locals>.local"),
+        ("GIL201", 19, {"callable": "closure", "kind": "closure"}, "main.<locals>.closure"),
+        ("GIL202", 20, {"argument": "lock", "kind": "lock"}, "cannot pickle '_thread.lock' object"),
+        ("GIL202", 21, {"argument": "rows", "kind": "generator"}, "cannot pickle 'generator' object"),
+        ("GIL202", 22, {"argument": "handle", "kind": "open file"}, "cannot pickle '_io.TextIOWrapper' object"),
+        ("GIL202", 23, {"argument": "db", "kind": "sqlite3 connection"}, "sqlite3.Connection"),
+    ],
+)
+def test_pickling_failures_are_confirmed_with_the_real_error(
+    tmp_path: Path, code: str, line: int, evidence: dict[str, str], error: str
+) -> None:
+    path = module(tmp_path, PICKLING)
+    dispatch = {"api": "ProcessPoolExecutor.submit", "path": str(path), "line": line}
+    verdict = one(finding(code, path, line, dispatch=dispatch, **evidence))
+    assert verdict.status is Status.CONFIRMED, verdict.line()
+    assert error in verdict.summary and "spawn child" in verdict.summary
+    assert "stands in" not in verdict.summary  # rebuilt from the source, not a stand-in
+
+
+def test_picklable_callable_is_refuted(tmp_path: Path) -> None:
+    path = module(tmp_path, PICKLING)
+    dispatch = {"api": "ProcessPoolExecutor.submit", "path": str(path), "line": 24}
+    verdict = one(finding("GIL201", path, 24, dispatch=dispatch, callable="len", kind="lambda"))
+    assert verdict.status is Status.REFUTED, verdict.line()
+
+
+# -- GIL301 ------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="the plain run hides the race from 3.10 on")
+def test_lost_update_race_is_confirmed_by_forced_preemption(tmp_path: Path) -> None:
+    path = module(tmp_path, """
+        hits = 0
+
+        def record(n):
+            global hits
+            for _ in range(n):
+                hits += 1
+    """)
+    found = finding("GIL301", path, 6, function="record", function_path=str(path), shared="global hits",
+                    arguments=["20_000"], operation="read-modify-write", workers=4)
+    verdict = one(found)
+    assert verdict.status is Status.CONFIRMED, verdict.line()
+    assert verdict.evidence["expected"] == "80000"
+    assert any(value != "80000" for value in verdict.evidence["forced"])
+    if verdict.evidence["plain"] == "80000":
+        assert "it hid the race" in verdict.summary
+
+
+# -- GIL401 through the CLI ------------------------------------------------------------------------
+
+UNGUARDED = "from multiprocessing import Pool\n\ndef f(x):\n    return x\n\nPool(2).map(f, [1])\n"
+CONDITIONAL = ("import os\nfrom multiprocessing import Pool\n\ndef f(x):\n    return x\n\n"
+               "if os.environ.get('GILLINT_NEVER_SET'):\n    Pool(2).map(f, [1])\n")
+
+
+def gillint(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gillint", *args], capture_output=True, timeout=120, text=True)
+
+
+def test_missing_guard_confirmed_end_to_end(tmp_path: Path) -> None:
+    path = module(tmp_path, UNGUARDED, "script.py")
+    text = gillint("--verify", str(path))
+    lines = text.stdout.splitlines()
+    assert text.returncode == 1 and lines[0].startswith(f"{path}:6:1: GIL401")
+    assert lines[1].startswith("  verified: confirmed — importing it as __mp_main__") and "CPUs" in lines[1]
+    document = json.loads(gillint("--verify", "--format", "json", str(path)).stdout)
+    verification = document["findings"][0]["verification"]
+    assert set(verification) == {"status", "summary", "evidence", "python", "cpus"}
+    assert verification["status"] == "confirmed" and verification["evidence"]["line"] == 6
+    assert "verification" not in json.loads(gillint("--format", "json", str(path)).stdout)["findings"][0]
+
+
+def test_refuted_findings_dropped_only_on_request(tmp_path: Path) -> None:
+    path = module(tmp_path, CONDITIONAL, "script.py")
+    plain = gillint("--verify", str(path))
+    assert plain.returncode == 1 and "verified: refuted" in plain.stdout
+    dropped = gillint("--drop-refuted", str(path))
+    assert dropped.returncode == 0 and "GIL401" not in dropped.stdout
+    assert gillint("--only-confirmed", str(path)).returncode == 0
+
+
+def test_verify_config_errors_are_reported(tmp_path: Path) -> None:
+    module(tmp_path, "[tool.gillint.verify]\ntimeout = 'soon'\n", "pyproject.toml")
+    path = module(tmp_path, UNGUARDED, "script.py")
+    result = gillint("--verify", str(path))
+    assert result.returncode == 2 and "timeout: expected float" in result.stderr
+
+
+# -- extraction ----------------------------------------------------------------------------------
+
+DANGEROUS = """
+    import math
+    from pathlib import Path
+
+    SCALE = 3
+    FACTOR = SCALE * 2
+    UNUSED = 99
+
+    class Helper:
+        def value(self, x):
+            return math.floor(x) * FACTOR
+
+    def helper(x):
+        return Helper().value(x)
+
+    def target(n):
+        global total
+        total = 0
+        for i in range(n):
+            total += helper(i)
+
+    def unrelated():
+        return UNUSED
+
+    total = 0
+    Path(MARKER).write_text("top-level code ran")
+    print("side effect")
+"""
+
+
+def test_extraction_takes_what_the_function_needs_and_nothing_else(tmp_path: Path) -> None:
+    source = SourceModule.load(module(tmp_path, DANGEROUS.replace("MARKER", "'m'")))
+    snippet = source.snippet(["target"])
+    for needed in ("import math", "SCALE = 3", "FACTOR = SCALE * 2", "class Helper", "def helper", "def target",
+                   "total = 0"):
+        assert needed in snippet
+    for excluded in ("UNUSED", "unrelated", "write_text", "print", "pathlib"):
+        assert excluded not in snippet
+
+
+def test_top_level_code_of_the_module_never_runs(tmp_path: Path) -> None:
+    marker = tmp_path / "marker.txt"
+    path = module(tmp_path, DANGEROUS.replace("MARKER", repr(str(marker))))
+    timing = function_finding("GIL101", path, "target", ["2_000"])
+    race = finding("GIL301", path, 20, function="target", function_path=str(path), shared="global total",
+                   arguments=["2_000"])
+    verdicts = verify([timing, race], FAST)
+    assert all(v.status is not Status.SKIPPED for v in verdicts.values()), verdicts
+    assert not marker.exists()
+
+
+# -- containment (issue 9) -------------------------------------------------------------------------
+
+
+def _selftest(code: str, **limits: Any) -> Any:
+    return run_probe({}, {"probe": "selftest", "code": textwrap.dedent(code)}, Limits(**limits))
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_infinite_loop_killed_at_timeout_with_its_process_group(tmp_path: Path) -> None:
+    path = module(tmp_path, "counter = 0\n\ndef spin(n):\n    while True:\n        pass\n")
+    found = finding("GIL301", path, 3, function="spin", function_path=str(path), shared="global counter",
+                    arguments=["1"])
+    verdict = one(found, VerifySettings(timeout=1.5))
+    assert verdict.status is Status.INCONCLUSIVE and "timed out" in verdict.summary
+    escape = "os.setsid()\n            " if fork_cap() == "cgroup" else ""  # only a cgroup catches a new session
+    run = _selftest(f"""
+        import os, subprocess, sys, time
+        child = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        pid = os.fork()
+        if pid == 0:
+            {escape}time.sleep(600)
+        print("PIDS", child.pid, pid, flush=True)
+        while True:
+            pass
+    """, timeout=2.0)
+    assert run.timed_out and run.result is None
+    pids = [int(p) for p in run.output.split("PIDS")[1].split()[:2]]
+    assert pids and all(_gone(pid) for pid in pids)
+
+
+def test_unbounded_allocation_stops_at_the_memory_limit() -> None:
+    run = _selftest("""
+        blocks = []
+        while True:
+            blocks.append(bytearray(10 * 2**20))
+    """, memory_mb=256, timeout=20)
+    assert not run.timed_out and run.result is not None and run.result["error"].startswith("MemoryError")
+
+
+@pytest.mark.skipif(not fork_cap(), reason="no fork cap available here (root without a pids cgroup)")
+def test_fork_bomb_is_capped() -> None:
+    run = _selftest("""
+        import os, time
+        started = 0
+        try:
+            while started < 500:
+                if os.fork() == 0:
+                    time.sleep(30)
+                    os._exit(0)
+                started += 1
+        except OSError as error:
+            result = (started, error.errno)
+    """, max_processes=20, timeout=10)
+    started, _ = eval(run.result["value"])
+    assert started < 20
+
+
+def test_output_flood_is_truncated() -> None:
+    run = _selftest("import sys\nfor _ in range(200_000):\n    sys.stdout.write('x' * 99 + '\\n')\n",
+                    output_bytes=4096, timeout=20)
+    assert run.result is not None and len(run.output) == 4096 and run.output_dropped == 20_000_000 - 4096
+
+
+def test_working_directory_is_fresh_and_removed() -> None:
+    run = _selftest("import os\nopen('left-behind.txt', 'w').write('x')\nresult = sorted(os.listdir('.'))")
+    assert run.result is not None and "left-behind.txt" in run.result["value"]
+    assert "gillint-verify-" in run.workdir and not os.path.exists(run.workdir)
+
+
+@pytest.mark.skipif(network_isolation() is None, reason="no user+network namespaces here (docs/verifier.md)")
+def test_probe_cannot_reach_a_listening_loopback_socket() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()  # reachable from here
+        run = _selftest(f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)")
+    assert run.result is not None and run.result["outcome"] == "error"
+    assert "OSError" in run.result["error"] or "ConnectionRefused" in run.result["error"]
