@@ -367,3 +367,35 @@ def test_probe_cannot_reach_a_listening_loopback_socket() -> None:
         run = _selftest(f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)")
     assert run.result is not None and run.result["outcome"] == "error"
     assert "OSError" in run.result["error"] or "ConnectionRefused" in run.result["error"]
+
+
+# -- output and settings (no subprocess) ----------------------------------------------------------
+
+
+def test_text_report_puts_the_verdict_and_bars_under_the_finding() -> None:
+    import io
+
+    from gillint.engine import RunResult
+    from gillint.report.text import ReportOptions, render_text
+
+    found = Finding("a.py", 3, 1, 3, 2, "GIL101", "rule", "message")
+    chart = (("serial", 0.62, "0.62 s"), ("2 threads", 0.62, "0.62 s"), ("2 processes", 0.33, "0.33 s"))
+    verdict = Verification(Status.CONFIRMED, "serial 0.62 s, 2 threads 0.62 s (1.00x)", {}, "CPython 3.11.7 (GIL)",
+                           2, chart)
+    result = RunResult([found], 1, verifications={found: verdict})
+    plain, barred = io.StringIO(), io.StringIO()
+    render_text(result, ReportOptions(quiet=True), plain)
+    render_text(result, ReportOptions(quiet=True, bars=True), barred)
+    assert plain.getvalue().splitlines()[1] == (
+        "  verified: confirmed — serial 0.62 s, 2 threads 0.62 s (1.00x); CPython 3.11.7 (GIL), 2 CPUs")
+    bars = barred.getvalue().splitlines()[2:]
+    assert [line.split()[0] for line in bars] == ["serial", "2", "2"]
+    assert bars[0].count("█") == 24 and 12 <= bars[2].count("█") <= 13
+
+
+@pytest.mark.parametrize(("table", "message"), [({"timeout": "soon"}, "timeout: expected float"),
+                                                 ({"colour": 1}, "unknown key 'colour'")])
+def test_settings_are_validated(table: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        settings_from(table)
+    assert settings_from({"timeout": 3}, timeout=None, budget=5.0) == VerifySettings(timeout=3, budget=5.0)

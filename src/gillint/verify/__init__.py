@@ -6,6 +6,7 @@ in ``RunResult.verifications`` where every reporter reads them. See docs/verifie
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import time
@@ -66,13 +67,13 @@ def verify(findings: Sequence[Finding], settings: VerifySettings,
             verdicts[finding] = built
         else:
             plans.append((finding, built))
-    total, started = len(plans), [0]
+    total, counter = len(plans), itertools.count(1)
 
     def run(item: tuple[Finding, Plan]) -> Verification:
         finding, probe = item
-        started[0] += 1
+        index = next(counter)
         if progress is not None:
-            progress(started[0], total, finding)
+            progress(index, total, finding)
         remaining = deadline - time.monotonic()
         if remaining < 1.0:
             return skipped(f"verification budget of {settings.budget:g} s used up")
