@@ -25,6 +25,7 @@ from gillint.verify.sandbox import Limits, fork_cap, network_isolation, run_prob
 
 pytestmark = pytest.mark.integration
 FAST = VerifySettings(timeout=6.0, budget=60.0)
+QUICK = VerifySettings(timeout=3.0, budget=60.0)  # a 0.5 s window: enough when the numbers do not matter
 
 
 def module(tmp_path: Path, text: str, name: str = "work.py") -> Path:
@@ -92,7 +93,7 @@ def test_arguments_that_are_not_literal_are_skipped_unless_configured(tmp_path: 
     found = function_finding("GIL101", path, "work", ["size"])
     verdict = one(found)
     assert verdict.status is Status.SKIPPED and "arguments are not literal" in verdict.summary
-    configured = settings_from({"timeout": 6, "arguments": {"work": ["50_000"]}})
+    configured = settings_from({"timeout": 3, "arguments": {"work": ["50_000"]}})
     assert one(found, configured).status is not Status.SKIPPED
 
 
@@ -277,7 +278,7 @@ def test_top_level_code_of_the_module_never_runs(tmp_path: Path) -> None:
     timing = function_finding("GIL101", path, "target", ["2_000"])
     race = finding("GIL301", path, 20, function="target", function_path=str(path), shared="global total",
                    arguments=["2_000"])
-    verdicts = verify([timing, race], FAST)
+    verdicts = verify([timing, race], QUICK)
     assert all(v.status is not Status.SKIPPED for v in verdicts.values()), verdicts
     assert not marker.exists()
 

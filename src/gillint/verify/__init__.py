@@ -78,7 +78,11 @@ def verify(findings: Sequence[Finding], settings: VerifySettings,
         if remaining < 1.0:
             return skipped(f"verification budget of {settings.budget:g} s used up")
         limits = Limits(timeout=min(settings.timeout, remaining), memory_mb=settings.memory_mb)
-        return finish(probe, run_probe(probe.files, probe.spec, limits, settings.python, probe.import_paths))
+        try:
+            sandboxed = run_probe(probe.files, probe.spec, limits, settings.python, probe.import_paths)
+        except OSError as error:  # e.g. [tool.gillint.verify] python names no interpreter
+            return Verification(Status.INCONCLUSIVE, f"could not start the probe: {error}")
+        return finish(probe, sandboxed)
 
     parallel = [item for item in plans if not item[1].timing]
     with ThreadPoolExecutor(max_workers=max(1, _cpus())) as pool:

@@ -33,6 +33,10 @@ STAND_INS = (
 )
 
 
+#: Threads a race probe starts at most (the sandbox caps tasks at 32).
+MAX_RACE_THREADS = 16
+
+
 @dataclass(frozen=True)
 class Plan:
     """A probe ready to run: files for the sandbox, the harness spec, and how to read the result."""
@@ -115,10 +119,10 @@ def build_race(finding: Finding, arguments: Mapping[str, Any], window: float) ->
     shared = str(finding.evidence["shared"]).split()[-1]
     if not shared.isidentifier() or shared not in module.bound:
         raise ExtractionError(f"shared state `{finding.evidence['shared']}` is not a module-level name")
-    threads = int(finding.evidence.get("workers") or 4)
+    threads = min(max(int(finding.evidence.get("workers") or 4), 2), MAX_RACE_THREADS)
     files, paths = _files(module, module.snippet([name, shared, *_names(texts)]))
     spec = {"probe": "race", "function": name, "arguments": texts, "shared": shared,
-            "threads": max(threads, 2), "attempts": 3}
+            "threads": threads, "attempts": 3}
     return Plan(files, spec, False, read_race, paths)
 
 

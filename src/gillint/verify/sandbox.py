@@ -146,7 +146,7 @@ def run_probe(files: dict[str, str], spec: dict[str, Any], limits: Limits,
         process = subprocess.Popen(
             command, cwd=workdir, env=_environment(workdir, import_paths), stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=functools.partial(_limit_child, limits, group),
+            preexec_fn=functools.partial(_limit_child, limits, group, _nproc_limit(limits)),
         )
         reader = _CappedReader(process.stdout, limits.output_bytes)
         timed_out = False
@@ -184,16 +184,25 @@ def _environment(workdir: str, import_paths: Sequence[str]) -> dict[str, str]:
     return env
 
 
-def _limit_child(limits: Limits, group: Optional[_PidsCgroup]) -> None:
-    """Runs in the child between fork and exec: no imports, no locks, only system calls."""
+def _nproc_limit(limits: Limits) -> Optional[int]:
+    """RLIMIT_NPROC counts every task of the user, so the cap is on top of what already runs.
+
+    None for root: the kernel ignores the limit for root (the pids cgroup covers that case).
+    """
+    if os.name != "posix" or os.geteuid() == 0:
+        return None
+    return _user_tasks() + limits.max_processes
+
+
+def _limit_child(limits: Limits, group: Optional[_PidsCgroup], nproc: Optional[int]) -> None:
+    """Runs in the child between fork and exec: no imports, no allocation-heavy work, only system calls."""
     cpu = int(limits.timeout) + 2
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * 2**20,) * 2)
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_mb * 2**20,) * 2)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if os.geteuid() != 0:  # the kernel ignores RLIMIT_NPROC for root; the cgroup covers that case
-        tasks = _user_tasks()
-        resource.setrlimit(resource.RLIMIT_NPROC, (tasks + limits.max_processes,) * 2)
+    if nproc is not None:
+        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
     if group is not None:
         fd = os.open(str(group.path / "cgroup.procs"), os.O_WRONLY)
         try:
