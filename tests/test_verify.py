@@ -69,6 +69,13 @@ def test_cpu_bound_threads_are_confirmed_when_processes_scale(tmp_path: Path) ->
     assert "threads" in verdict.summary and "processes" in verdict.summary and "(GIL)" in verdict.python
 
 
+def test_call_longer_than_the_time_box_is_measured_over_a_window(tmp_path: Path) -> None:
+    path = module(tmp_path, "def sum_of_squares(n):\n    return sum(i * i for i in range(n))\n")
+    verdict = one(function_finding("GIL101", path, "sum_of_squares", ["10**10"]), QUICK)
+    assert verdict.evidence["mode"] == "window" and "CPU-s per wall-s" in verdict.summary
+    assert verdict.status is (Status.CONFIRMED if _scaled(verdict) else Status.INCONCLUSIVE), verdict.line()
+
+
 def test_gil_releasing_workload_is_refuted_when_processes_scale(tmp_path: Path) -> None:
     path = module(tmp_path, """
         import hashlib

@@ -23,6 +23,8 @@ import traceback
 from typing import Any, Callable, Optional
 
 RESULT_FILE = "result.json"
+#: Every child a probe starts is spawned: a fresh interpreter, the way pickling is tested and portable.
+SPAWN = multiprocessing.get_context("spawn")
 SNIPPET_FILE = "snippet.py"
 
 
@@ -86,7 +88,7 @@ def _repeat(function: Callable[..., Any], arguments: tuple[Any, ...], calls: int
         function(*arguments)
 
 
-def _process_worker(spec: dict[str, Any], calls: int, ready: Any, go: Any, done: Any) -> None:
+def _process_worker(spec: dict[str, Any], calls: int, done: Any, ready: Any, go: Any) -> None:
     function, arguments, _ = _call_target(spec)
     ready.put(os.getpid())
     go.wait()
@@ -150,16 +152,21 @@ def _threads_wall(function: Callable[..., Any], arguments: tuple[Any, ...], call
     return time.perf_counter() - start
 
 
-def _processes_wall(spec: dict[str, Any], calls: int, k: int) -> float:
-    """Wall time from a common start signal to the last finish; start-up is excluded."""
-    context = multiprocessing.get_context("spawn")
-    ready, done, go = context.Queue(), context.Queue(), context.Event()
-    children = [context.Process(target=_process_worker, args=(spec, calls, ready, go, done), daemon=True)
-                for _ in range(k)]
+def _start_workers(target: Callable[..., None], per_child: list[tuple[Any, ...]]) -> tuple[list[Any], Any]:
+    """Start spawn children and wait until each has imported the snippet; they then wait for ``go``."""
+    ready, go = SPAWN.Queue(), SPAWN.Event()
+    children = [SPAWN.Process(target=target, args=(*args, ready, go), daemon=True) for args in per_child]
     for child in children:
         child.start()
     for _ in children:
         ready.get(timeout=60)
+    return children, go
+
+
+def _processes_wall(spec: dict[str, Any], calls: int, k: int) -> float:
+    """Wall time from a common start signal to the last finish; start-up is excluded."""
+    done = SPAWN.Queue()
+    children, go = _start_workers(_process_worker, [(spec, calls, done)] * k)
     start = time.time()
     go.set()
     finished = max(done.get() for _ in children)
@@ -198,7 +205,7 @@ def _threads_for(function: Callable[..., Any], arguments: tuple[Any, ...], k: in
     time.sleep(window)
 
 
-def _rate_worker(spec: dict[str, Any], index: int, ready: Any, go: Any, cpu: Any) -> None:
+def _rate_worker(spec: dict[str, Any], index: int, cpu: Any, ready: Any, go: Any) -> None:
     function, arguments, _ = _call_target(spec)
 
     def report(signum: int, frame: Any) -> None:
@@ -213,13 +220,8 @@ def _rate_worker(spec: dict[str, Any], index: int, ready: Any, go: Any, cpu: Any
 
 
 def _processes_rate(spec: dict[str, Any], k: int, window: float) -> float:
-    context = multiprocessing.get_context("spawn")
-    ready, go, cpu = context.Queue(), context.Event(), context.Array("d", [-1.0] * k, lock=False)
-    children = [context.Process(target=_rate_worker, args=(spec, i, ready, go, cpu), daemon=True) for i in range(k)]
-    for child in children:
-        child.start()
-    for _ in children:
-        ready.get(timeout=60)
+    cpu = SPAWN.Array("d", [-1.0] * k, lock=False)
+    children, go = _start_workers(_rate_worker, [(spec, index, cpu) for index in range(k)])
     start = time.perf_counter()
     go.set()
     time.sleep(window)
@@ -246,8 +248,7 @@ def probe_pickle(spec: dict[str, Any]) -> dict[str, Any]:
     module = load_snippet()
     value = getattr(module, spec["object"])
     described = f"{type(value).__module__}.{type(value).__qualname__}"
-    context = multiprocessing.get_context("spawn")
-    child = context.Process(target=_receive, args=(value,), daemon=True)
+    child = SPAWN.Process(target=_receive, args=(value,), daemon=True)
     try:
         child.start()
     except BaseException as error:  # noqa: BLE001 - the pickling error IS the result
