@@ -60,7 +60,7 @@ def _cpus() -> int:
 
 
 def _describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 def load_snippet(name: str = "snippet") -> Any:

@@ -136,7 +136,7 @@ def build_pickle(finding: Finding, arguments: Mapping[str, Any], window: float) 
     try:
         tail = wrapper(module, line, expression, placeholders=finding.code == "GIL201")
     except ExtractionError:
-        kind = str(evidence.get("kind", ""))
+        kind = str(evidence.get("kind", "")).lower()
         stand_in = next((code for word, code in STAND_INS if word in kind), None)
         if stand_in is None:
             raise

@@ -146,7 +146,8 @@ def run_probe(files: dict[str, str], spec: dict[str, Any], limits: Limits,
         process = subprocess.Popen(
             command, cwd=workdir, env=_environment(workdir, import_paths), stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=functools.partial(_limit_child, limits, group, _nproc_limit(limits)),
+            preexec_fn=functools.partial(_limit_child, limits, group and str(group.path / "cgroup.procs"),
+                                         _nproc_limit(limits)),
         )
         reader = _CappedReader(process.stdout, limits.output_bytes)
         timed_out = False
@@ -194,7 +195,7 @@ def _nproc_limit(limits: Limits) -> Optional[int]:
     return _user_tasks() + limits.max_processes
 
 
-def _limit_child(limits: Limits, group: Optional[_PidsCgroup], nproc: Optional[int]) -> None:
+def _limit_child(limits: Limits, cgroup_procs: Optional[str], nproc: Optional[int]) -> None:
     """Runs in the child between fork and exec: no imports, no allocation-heavy work, only system calls."""
     cpu = int(limits.timeout) + 2
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
@@ -203,8 +204,8 @@ def _limit_child(limits: Limits, group: Optional[_PidsCgroup], nproc: Optional[i
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     if nproc is not None:
         resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
-    if group is not None:
-        fd = os.open(str(group.path / "cgroup.procs"), os.O_WRONLY)
+    if cgroup_procs is not None:
+        fd = os.open(cgroup_procs, os.O_WRONLY)
         try:
             os.write(fd, str(os.getpid()).encode())
         finally:
