@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Optional, Sequence
 
 import libcst as cst
+from libcst.metadata import PositionProvider
 
 from gillint.project.sources import read_source
 
@@ -91,7 +92,7 @@ class SourceModule:
         except Exception as error:  # noqa: BLE001 - any reason is a skip reason
             raise ExtractionError(f"cannot re-read {path}: {error}") from None
         wrapper = cst.MetadataWrapper(tree, unsafe_skip_copy=True)
-        positions = wrapper.resolve(cst.metadata.PositionProvider)
+        positions = wrapper.resolve(PositionProvider)
         units, future = [], []
         for statement in tree.body:
             code = tree.code_for_node(statement)
@@ -140,7 +141,7 @@ class SourceModule:
 class _Enclosing(cst.CSTVisitor):
     """Finds the innermost function containing a line, flattening its body into units."""
 
-    METADATA_DEPENDENCIES = (cst.metadata.PositionProvider,)
+    METADATA_DEPENDENCIES = (PositionProvider,)
 
     def __init__(self, line: int) -> None:
         self.line = line
@@ -148,7 +149,7 @@ class _Enclosing(cst.CSTVisitor):
         self.units: list[Unit] = []
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        position = self.get_metadata(cst.metadata.PositionProvider, node)
+        position = self.get_metadata(PositionProvider, node)
         if position.start.line <= self.line <= position.end.line:
             self.best = node
             self.units = list(self._flatten(node.body))
@@ -175,7 +176,7 @@ class _Enclosing(cst.CSTVisitor):
                 yield from self._flatten(handler.body)
 
     def _unit(self, node: cst.CSTNode, code: str) -> Unit:
-        position = self.get_metadata(cst.metadata.PositionProvider, node)
+        position = self.get_metadata(PositionProvider, node)
         end = position.end.line if not isinstance(node, cst.With) else position.start.line
         try:
             return _summarise(code, position.start.line, end)

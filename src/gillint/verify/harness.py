@@ -315,7 +315,7 @@ def _shared_after(spec: dict[str, Any], threads: int, force: bool) -> str:
         for worker in workers:
             worker.join()
     finally:
-        threading.settrace(None)  # type: ignore[arg-type]
+        threading.settrace(None)
         sys.setswitchinterval(previous)
     return repr(getattr(module, spec["shared"]))
 

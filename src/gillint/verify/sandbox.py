@@ -146,7 +146,7 @@ def run_probe(files: dict[str, str], spec: dict[str, Any], limits: Limits,
         process = subprocess.Popen(
             command, cwd=workdir, env=_environment(workdir, import_paths), stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=functools.partial(_limit_child, limits, group and str(group.path / "cgroup.procs"),
+            preexec_fn=functools.partial(_limit_child, limits, _procs_file(group),
                                          _nproc_limit(limits)),
         )
         reader = _CappedReader(process.stdout, limits.output_bytes)
@@ -183,6 +183,10 @@ def _environment(workdir: str, import_paths: Sequence[str]) -> dict[str, str]:
     if import_paths:
         env["PYTHONPATH"] = os.pathsep.join(import_paths)
     return env
+
+
+def _procs_file(group: Optional[_PidsCgroup]) -> Optional[str]:
+    return None if group is None else str(group.path / "cgroup.procs")
 
 
 def _nproc_limit(limits: Limits) -> Optional[int]:
