@@ -152,7 +152,7 @@ PICKLING = """
         ("GIL201", 19, {"callable": "closure", "kind": "closure"}, "main.<locals>.closure"),
         ("GIL202", 20, {"argument": "lock", "kind": "lock"}, "cannot pickle '_thread.lock' object"),
         ("GIL202", 21, {"argument": "rows", "kind": "generator"}, "cannot pickle 'generator' object"),
-        ("GIL202", 22, {"argument": "handle", "kind": "open file"}, "cannot pickle '_io.TextIOWrapper' object"),
+        ("GIL202", 22, {"argument": "handle", "kind": "open file"}, "TypeError: cannot pickle '"),
         ("GIL202", 23, {"argument": "db", "kind": "sqlite3 connection"}, "sqlite3.Connection"),
     ],
 )
@@ -177,7 +177,6 @@ def test_picklable_callable_is_refuted(tmp_path: Path) -> None:
 # -- GIL301 ------------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(sys.version_info < (3, 11), reason="the plain run hides the race from 3.10 on")
 def test_lost_update_race_is_confirmed_by_forced_preemption(tmp_path: Path) -> None:
     path = module(tmp_path, """
         hits = 0
@@ -193,7 +192,7 @@ def test_lost_update_race_is_confirmed_by_forced_preemption(tmp_path: Path) -> N
     assert verdict.status is Status.CONFIRMED, verdict.line()
     assert verdict.evidence["expected"] == "80000"
     assert any(value != "80000" for value in verdict.evidence["forced"])
-    if verdict.evidence["plain"] == "80000":
+    if verdict.evidence["plain"] == "80000":  # the usual case from CPython 3.10 on
         assert "it hid the race" in verdict.summary
 
 
