@@ -401,7 +401,8 @@ def test_text_report_puts_the_verdict_and_bars_under_the_finding() -> None:
 
 
 @pytest.mark.parametrize(("table", "message"), [({"timeout": "soon"}, "timeout: expected float"),
-                                                 ({"colour": 1}, "unknown key 'colour'")])
+                                                 ({"colour": 1}, "unknown key 'colour'"),
+                                                 ({"budget": 0}, "budget must be positive")])
 def test_settings_are_validated(table: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         settings_from(table)

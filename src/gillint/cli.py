@@ -165,7 +165,7 @@ def _verify(result: RunResult, config: Config, args: argparse.Namespace) -> None
     try:
         settings = settings_from(config.verify, timeout=args.verify_timeout, budget=args.verify_budget)
     except ValueError as error:
-        raise ConfigError(f"{config.source or 'configuration'}: {error}") from None
+        raise ConfigError(f"{config.source}: {error}" if config.source else str(error)) from None
     progress = _progress_line if sys.stderr.isatty() else None
     result.verifications = verify(result.findings, settings, progress)
     if progress is not None:

@@ -51,6 +51,9 @@ def settings_from(table: Mapping[str, Any], **overrides: Optional[float]) -> Ver
             raise ValueError(f"[tool.gillint.verify] {key}: expected {expected.__name__}")
         values[key.replace("-", "_")] = value
     values.update({key: value for key, value in overrides.items() if value is not None})
+    for key in ("timeout", "budget", "memory_mb"):
+        if key in values and values[key] <= 0:
+            raise ValueError(f"verify {key.replace('_', '-')} must be positive, not {values[key]}")
     return VerifySettings(**values)
 
 
