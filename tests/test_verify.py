@@ -102,6 +102,8 @@ def test_arguments_that_are_not_literal_are_skipped_unless_configured(tmp_path: 
     assert verdict.status is Status.SKIPPED and "arguments are not literal" in verdict.summary
     configured = settings_from({"timeout": 3, "arguments": {"work": ["50_000"]}})
     assert one(found, configured).status is not Status.SKIPPED
+    missing = one(function_finding("GIL101", path, "work", []))
+    assert missing.status is Status.SKIPPED and "passes 0 argument(s), `work` needs 1" in missing.summary
 
 
 @pytest.mark.parametrize("evidence", [{}, {"target": {"name": "f"}}, {"target": "nonsense", "arguments": 3}])
@@ -186,7 +188,7 @@ def test_lost_update_race_is_confirmed_by_forced_preemption(tmp_path: Path) -> N
             for _ in range(n):
                 hits += 1
     """)
-    found = finding("GIL301", path, 6, function="record", function_path=str(path), shared="global hits",
+    found = finding("GIL301", path, 6, function="record", function_path=str(path), shared="module-level `hits`",
                     arguments=["20_000"], operation="read-modify-write", workers=4)
     verdict = one(found)
     assert verdict.status is Status.CONFIRMED, verdict.line()

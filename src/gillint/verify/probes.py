@@ -6,9 +6,12 @@ and the source file itself; a missing key gives ``skipped`` with the reason, nev
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
+
+import libcst as cst
 
 from gillint.findings import Finding
 from gillint.verify.extract import (
@@ -89,8 +92,10 @@ def _function_target(finding: Finding, arguments: Mapping[str, Any]) -> tuple[So
     evidence = finding.evidence
     target = evidence.get("target") or {"name": evidence["function"], "path": evidence["function_path"]}
     name, module = str(target["name"]), _source(target["path"])
-    if module.function(name) is None:
+    function = module.function(name)
+    if function is None:
         raise ExtractionError(f"target `{name}` is not a module-level function of {target['path']}")
+    how = f"give them in [tool.gillint.verify.arguments] as {name} = [\"...\"]"
     given = arguments.get(name)
     if given is not None:
         if not isinstance(given, list) or not all(isinstance(item, str) for item in given):
@@ -98,9 +103,24 @@ def _function_target(finding: Finding, arguments: Mapping[str, Any]) -> tuple[So
         return module, name, given
     texts = literal_arguments(module, [str(text) for text in evidence["arguments"]])
     if texts is None:
-        raise ExtractionError(
-            f"arguments are not literal (give them in [tool.gillint.verify.arguments] as {name} = [\"...\"])")
+        raise ExtractionError(f"arguments are not literal ({how})")
+    required = _required_positional(function)
+    if len(texts) < required:
+        raise ExtractionError(f"the dispatch site passes {len(texts)} argument(s), `{name}` needs {required} ({how})")
     return module, name, texts
+
+
+def _required_positional(function: cst.FunctionDef) -> int:
+    params = function.params
+    return sum(1 for param in (*params.posonly_params, *params.params) if param.default is None)
+
+
+def _shared_name(module: SourceModule, shared: str) -> str:
+    """The module-level name in a description like ``global counter`` (the last one it mentions)."""
+    for word in reversed(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", shared)):
+        if word in module.bound:
+            return word
+    raise ExtractionError(f"shared state `{shared}` is not a module-level name")
 
 
 def _files(module: SourceModule, code: str) -> tuple[dict[str, str], tuple[str, ...]]:
@@ -116,9 +136,7 @@ def build_timing(finding: Finding, arguments: Mapping[str, Any], window: float) 
 
 def build_race(finding: Finding, arguments: Mapping[str, Any], window: float) -> Plan:
     module, name, texts = _function_target(finding, arguments)
-    shared = str(finding.evidence["shared"]).split()[-1]
-    if not shared.isidentifier() or shared not in module.bound:
-        raise ExtractionError(f"shared state `{finding.evidence['shared']}` is not a module-level name")
+    shared = _shared_name(module, str(finding.evidence["shared"]))
     threads = min(max(int(finding.evidence.get("workers") or 4), 2), MAX_RACE_THREADS)
     files, paths = _files(module, module.snippet([name, shared, *_names(texts)]))
     spec = {"probe": "race", "function": name, "arguments": texts, "shared": shared,
