@@ -106,6 +106,16 @@ def test_arguments_that_are_not_literal_are_skipped_unless_configured(tmp_path: 
     assert missing.status is Status.SKIPPED and "passes 0 argument(s), `work` needs 1" in missing.summary
 
 
+@pytest.mark.parametrize(("api", "arguments"), [("ThreadPoolExecutor.map", ["SIZES"]),
+                                                ("ThreadPool.starmap", ["[(n, 1) for n in SIZES]"])])
+def test_a_map_sends_one_item_per_call(tmp_path: Path, api: str, arguments: list[str]) -> None:
+    path = module(tmp_path, "SIZES = [200_000] * 8\n\ndef work(n, step=1):\n    return sum(range(0, n, step))\n")
+    found = finding("GIL101", path, 1, target={"name": "work", "path": str(path)}, arguments=arguments,
+                    dispatch={"api": api, "path": str(path), "line": 1})
+    verdict = one(found, QUICK)
+    assert verdict.status is not Status.SKIPPED and "snippet failed" not in verdict.summary, verdict.line()
+
+
 @pytest.mark.parametrize("evidence", [{}, {"target": {"name": "f"}}, {"target": "nonsense", "arguments": 3}])
 def test_missing_evidence_is_skipped_with_a_reason(tmp_path: Path, evidence: dict[str, Any]) -> None:
     path = module(tmp_path, "def f():\n    pass\n")
@@ -188,7 +198,7 @@ def test_lost_update_race_is_confirmed_by_forced_preemption(tmp_path: Path) -> N
             for _ in range(n):
                 hits += 1
     """)
-    found = finding("GIL301", path, 6, function="record", function_path=str(path), shared="module-level `hits`",
+    found = finding("GIL301", path, 6, function="record", function_path=str(path), shared="global 'hits'",
                     arguments=["20_000"], operation="read-modify-write", workers=4)
     verdict = one(found)
     assert verdict.status is Status.CONFIRMED, verdict.line()

@@ -10,7 +10,6 @@ function) is rebuilt the same way from that function's body, into a wrapper name
 
 from __future__ import annotations
 
-import ast
 import builtins
 import symtable
 import textwrap
@@ -212,12 +211,15 @@ def _package_of(path: Path) -> tuple[str, Path]:
 
 
 def expression_names(text: str) -> frozenset[str]:
-    """Names an expression reads; raises :class:`ExtractionError` when it is not an expression."""
+    """Global names an expression reads (not its comprehension or lambda variables).
+
+    Raises :class:`ExtractionError` when ``text`` is not an expression.
+    """
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        table = symtable.symtable(f"({text.strip()}\n)", "<expression>", "eval")
     except SyntaxError:
         raise ExtractionError(f"`{text}` is not an expression") from None
-    return frozenset(node.id for node in ast.walk(tree) if isinstance(node, ast.Name))
+    return frozenset(_uses(table))
 
 
 def literal_arguments(module: SourceModule, texts: Sequence[str]) -> Optional[list[str]]:

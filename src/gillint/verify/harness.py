@@ -76,7 +76,9 @@ def load_snippet(name: str = "snippet") -> Any:
 def _call_target(spec: dict[str, Any]) -> tuple[Callable[..., Any], tuple[Any, ...], Any]:
     module = load_snippet()
     function = getattr(module, spec["function"])
-    arguments = tuple(eval(text, vars(module)) for text in spec["arguments"])  # noqa: S307 - sandboxed
+    # One call's arguments; "*expr" (a starmap item) is unpacked by the tuple display.
+    namespace = vars(module)
+    arguments = tuple(item for text in spec["arguments"] for item in eval(f"({text},)", namespace))  # noqa: S307
     return function, arguments, module
 
 

@@ -104,10 +104,25 @@ def _function_target(finding: Finding, arguments: Mapping[str, Any]) -> tuple[So
     texts = literal_arguments(module, [str(text) for text in evidence["arguments"]])
     if texts is None:
         raise ExtractionError(f"arguments are not literal ({how})")
+    texts = _one_call(str((evidence.get("dispatch") or {}).get("api", "")), texts)
     required = _required_positional(function)
-    if len(texts) < required:
+    if len(texts) < required and not _is_starred(texts):
         raise ExtractionError(f"the dispatch site passes {len(texts)} argument(s), `{name}` needs {required} ({how})")
     return module, name, texts
+
+
+def _one_call(api: str, texts: list[str]) -> list[str]:
+    """The arguments of ONE call: a pool map sends the items of its iterables, starmap unpacks them."""
+    method = api.rpartition(".")[2]
+    if method.startswith("starmap") and len(texts) == 1:
+        return [f"*next(iter({texts[0]}))"]
+    if "map" in method:
+        return [f"next(iter({text}))" for text in texts]
+    return texts
+
+
+def _is_starred(texts: list[str]) -> bool:
+    return len(texts) == 1 and texts[0].startswith("*")
 
 
 def _required_positional(function: cst.FunctionDef) -> int:
@@ -116,11 +131,12 @@ def _required_positional(function: cst.FunctionDef) -> int:
 
 
 def _shared_name(module: SourceModule, shared: str) -> str:
-    """The module-level name in a description like ``global counter`` (the last one it mentions)."""
-    for word in reversed(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", shared)):
-        if word in module.bound:
-            return word
-    raise ExtractionError(f"shared state `{shared}` is not a module-level name")
+    """The module-level name in ``global 'hits'``, ``module-level 'cache'`` or a bare ``hits``."""
+    found = re.search(r"(?:global|module-level)\s+'?([A-Za-z_]\w*)'?\s*$", shared)
+    name = found.group(1) if found else shared.strip()
+    if name.isidentifier() and name in module.bound:
+        return name
+    raise ExtractionError(f"shared state `{shared}` is not a module-level name (only module globals are probed)")
 
 
 def _files(module: SourceModule, code: str) -> tuple[dict[str, str], tuple[str, ...]]:
@@ -175,7 +191,7 @@ def build_import(finding: Finding, arguments: Mapping[str, Any], window: float) 
 
 
 def _names(texts: list[str]) -> set[str]:
-    return {name for text in texts for name in expression_names(text)}
+    return {name for text in texts for name in expression_names(text.lstrip("*"))}
 
 
 BUILDERS: dict[str, Callable[[Finding, Mapping[str, Any], float], Plan]] = {
