@@ -41,12 +41,14 @@ class Unit:
     end_line: int
     binds: frozenset[str]
     uses: frozenset[str]
+    #: A ``def`` or ``class``: the names its body uses are only looked up when it is called.
+    definition: bool = False
 
 
-def _summarise(code: str, line: int, end_line: int) -> Unit:
+def _summarise(code: str, line: int, end_line: int, definition: bool = False) -> Unit:
     table = symtable.symtable(code, "<snippet>", "exec")
     binds = {s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported()}
-    return Unit(code, line, end_line, frozenset(binds), frozenset(_uses(table)))
+    return Unit(code, line, end_line, frozenset(binds), frozenset(_uses(table)), definition)
 
 
 def _uses(table: symtable.SymbolTable) -> Iterator[str]:
@@ -178,7 +180,7 @@ class _Enclosing(cst.CSTVisitor):
         position = self.get_metadata(PositionProvider, node)
         end = position.end.line if not isinstance(node, cst.With) else position.start.line
         try:
-            return _summarise(code, position.start.line, end)
+            return _summarise(code, position.start.line, end, isinstance(node, (cst.FunctionDef, cst.ClassDef)))
         except SyntaxError:  # e.g. `return` or `nonlocal` outside their function: never needed
             return Unit(code, position.start.line, end, frozenset(), frozenset())
 
@@ -235,8 +237,10 @@ def wrapper(module: SourceModule, line: int, expression: str, placeholders: bool
     """Code that rebuilds ``expression`` as the function around ``line`` would, into OBJECT_NAME.
 
     The wrapper is named like that function, so local objects get the same ``__qualname__``.
-    Names it cannot rebuild (parameters, loop variables) become ``None`` placeholders when
-    ``placeholders`` is true; otherwise :class:`ExtractionError` names them.
+    Free names of rebuilt local ``def``/``class`` statements that cannot be rebuilt (parameters,
+    loop variables) become ``None`` placeholders (closure cells) when ``placeholders`` is true;
+    anything else that cannot be rebuilt raises :class:`ExtractionError`: the object itself is
+    never a placeholder.
     """
     enclosing = module.enclosing_function(line)
     if enclosing is None:
@@ -244,11 +248,13 @@ def wrapper(module: SourceModule, line: int, expression: str, placeholders: bool
     function, units = enclosing
     needed = expression_names(expression)
     chosen = closure(units, needed)
-    bound = {name for unit in chosen for name in unit.binds}
-    wanted = needed | {name for unit in chosen for name in unit.uses}
-    missing = sorted(wanted - bound - module.bound - BUILTINS)
-    if missing and not placeholders:
-        raise ExtractionError(f"cannot rebuild {', '.join(f'`{m}`' for m in missing)} from its source")
+    available = {name for unit in chosen for name in unit.binds} | module.bound | BUILTINS
+    evaluated = needed | {name for unit in chosen if not unit.definition for name in unit.uses}
+    cells = {name for unit in chosen if unit.definition for name in unit.uses}
+    unbuilt = sorted(evaluated - available) + sorted(cells - available if not placeholders else set())
+    if unbuilt:
+        raise ExtractionError(f"cannot rebuild {', '.join(f'`{m}`' for m in unbuilt)} from its source")
+    missing = sorted(cells - available)
     body = [f"{name} = None  # placeholder: not rebuilt from the source" for name in missing]
     body.extend(unit.code.rstrip("\n") for unit in chosen)
     body.append(f"return {expression}")

@@ -13,6 +13,7 @@ import json
 import math
 import multiprocessing
 import os
+import pickle
 import platform
 import runpy
 import signal
@@ -20,6 +21,7 @@ import sys
 import threading
 import time
 import traceback
+from multiprocessing.reduction import ForkingPickler
 from typing import Any, Callable, Optional
 
 RESULT_FILE = "result.json"
@@ -246,17 +248,38 @@ def _receive(value: Any) -> None:
     """Target of the spawn child: getting here means the value was pickled and unpickled."""
 
 
+def _receive_task(data: bytes) -> None:
+    """Target of the spawn child for task pickling: unpickle the bytes as a pool worker would."""
+    try:
+        pickle.loads(data)
+    except BaseException as error:  # noqa: BLE001
+        with open("child-error.json", "w", encoding="utf-8") as handle:
+            json.dump({"error_type": type(error).__name__, "error": str(error)}, handle)
+        os._exit(3)
+
+
 def probe_pickle(spec: dict[str, Any]) -> dict[str, Any]:
+    """GIL201/202: send the real object to a spawn child the way the dispatch sends it."""
+    if not spec["task"]:
+        # Process(args=...) and initargs are pickled while spawning: objects made for spawn may pass.
+        multiprocessing.set_start_method("spawn", force=True)
     module = load_snippet()
     value = getattr(module, spec["object"])
     described = f"{type(value).__module__}.{type(value).__qualname__}"
-    child = SPAWN.Process(target=_receive, args=(value,), daemon=True)
     try:
+        if spec["task"]:  # pools pickle tasks with ForkingPickler, outside process start-up
+            data = bytes(ForkingPickler.dumps(value))
+            child = SPAWN.Process(target=_receive_task, args=(data,), daemon=True)
+        else:
+            child = SPAWN.Process(target=_receive, args=(value,), daemon=True)
         child.start()
     except BaseException as error:  # noqa: BLE001 - the pickling error IS the result
         return {"outcome": "unpicklable", "type": described, "error_type": type(error).__name__,
                 "error": str(error)}
     child.join(30)
+    if child.exitcode == 3 and os.path.exists("child-error.json"):
+        with open("child-error.json", encoding="utf-8") as handle:
+            return {"outcome": "unpicklable", "type": described, "in_child": True, **json.load(handle)}
     if child.exitcode != 0:
         return {"outcome": "child-failed", "type": described, "exitcode": child.exitcode}
     return {"outcome": "picklable", "type": described}

@@ -25,15 +25,22 @@ from gillint.verify.extract import (
 from gillint.verify.sandbox import SandboxRun
 from gillint.verify.verdict import Status, Verification, skipped
 
-#: Stand-ins for GIL202 arguments whose value cannot be rebuilt: the same type, made afresh.
-STAND_INS = (
-    ("sqlite", "__import__('sqlite3').connect(':memory:')"),
-    ("file", "open(__file__)"),
-    ("lock", "__import__('threading').Lock()"),
-    ("generator", "(item for item in ())"),
-    ("socket", "__import__('socket').socket()"),
-    ("thread", "__import__('threading').Thread()"),
-)
+#: Stand-ins for GIL202 arguments whose value cannot be rebuilt: a fresh object of the reported
+#: kind (the GIL202 evidence vocabulary). Pools have none: making one would start processes.
+STAND_INS = {
+    "open file": "open(__file__)",
+    "lock": "__import__('threading').Lock()",
+    "thread queue": "__import__('queue').Queue()",
+    "sqlite3 connection": "__import__('sqlite3').connect(':memory:')",
+    "sqlite3 cursor": "__import__('sqlite3').connect(':memory:').cursor()",
+    "csv reader or writer": "__import__('csv').reader([])",
+    "logging handler": "__import__('logging').StreamHandler()",
+    "thread-local data": "__import__('threading').local()",
+    "generator": "(item for item in ())",
+    "multiprocessing lock": "__import__('multiprocessing').Lock()",
+    "multiprocessing queue": "__import__('multiprocessing').Queue()",
+    "multiprocessing shared value": "__import__('multiprocessing').Value('i', 0)",
+}
 
 
 #: Threads a race probe starts at most (the sandbox caps tasks at 32).
@@ -170,14 +177,26 @@ def build_pickle(finding: Finding, arguments: Mapping[str, Any], window: float) 
     try:
         tail = wrapper(module, line, expression, placeholders=finding.code == "GIL201")
     except ExtractionError:
-        kind = str(evidence.get("kind", "")).lower()
-        stand_in = next((code for word, code in STAND_INS if word in kind), None)
-        if stand_in is None:
+        kind = str(evidence.get("kind", ""))
+        if finding.code != "GIL202" or kind not in STAND_INS:
             raise
-        tail, note = f"{OBJECT_NAME} = {stand_in}\n", f"a fresh {kind} stands in for `{expression}`"
+        tail, note = f"{OBJECT_NAME} = {STAND_INS[kind]}\n", f"a fresh {kind} stands in for `{expression}`"
     files, paths = _files(module, module.snippet([], tail))
-    return Plan(files, {"probe": "pickle", "object": OBJECT_NAME}, False,
-                lambda result: read_pickle(result, expression, note), paths)
+    spec = {"probe": "pickle", "object": OBJECT_NAME, "task": _pickled_as_task(evidence)}
+    return Plan(files, spec, False, lambda result: read_pickle(result, expression, note), paths)
+
+
+def _pickled_as_task(evidence: Mapping[str, Any]) -> bool:
+    """Pool/executor tasks are pickled outside process start-up; Process args and initargs while spawning.
+
+    The difference matters: multiprocessing locks, queues and shared values may be passed while
+    spawning (inheritance) but not as task arguments.
+    """
+    methods = evidence.get("start_methods")
+    if isinstance(methods, list):
+        return "fork" in methods
+    api = str((evidence.get("dispatch") or {}).get("api", ""))
+    return "Process" not in api and "initializer" not in api
 
 
 def build_import(finding: Finding, arguments: Mapping[str, Any], window: float) -> Plan:
@@ -267,8 +286,11 @@ def read_pickle(result: dict[str, Any], expression: str, note: str) -> Verificat
     evidence = {key: result[key] for key in result if key not in ("python", "cpus")}
     sent = f"`{expression}` ({result.get('type', '?')}; {note})"
     if result["outcome"] == "unpicklable":
-        return Verification(Status.CONFIRMED,
-                            f"sending {sent} to a spawn child: {result['error_type']}: {result['error']}", evidence)
+        error = f"{result['error_type']}: {result['error']}"
+        if result.get("in_child"):
+            return Verification(Status.CONFIRMED, f"{sent} pickled, but a spawn child could not unpickle it: {error}",
+                                evidence)
+        return Verification(Status.CONFIRMED, f"sending {sent} to a spawn child: {error}", evidence)
     if result["outcome"] == "picklable":
         return Verification(Status.REFUTED, f"{sent} was pickled and received by a spawn child", evidence)
     return Verification(Status.INCONCLUSIVE, f"the spawn child failed (exit code {result.get('exitcode')})", evidence)
