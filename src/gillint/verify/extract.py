@@ -217,11 +217,19 @@ def expression_names(text: str) -> frozenset[str]:
 
     Raises :class:`ExtractionError` when ``text`` is not an expression.
     """
+    direct, nested = _expression_scopes(text)
+    return direct | nested
+
+
+def _expression_scopes(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """Global names the expression evaluates, and those only its lambdas/comprehensions read."""
     try:
         table = symtable.symtable(f"({text.strip()}\n)", "<expression>", "eval")
     except SyntaxError:
         raise ExtractionError(f"`{text}` is not an expression") from None
-    return frozenset(_uses(table))
+    direct = {symbol.get_name() for symbol in table.get_symbols() if symbol.is_referenced()}
+    nested = {name for child in table.get_children() for name in _uses(child)}
+    return frozenset(direct), frozenset(nested)
 
 
 def literal_arguments(module: SourceModule, texts: Sequence[str]) -> Optional[list[str]]:
@@ -246,11 +254,11 @@ def wrapper(module: SourceModule, line: int, expression: str, placeholders: bool
     if enclosing is None:
         return f"{OBJECT_NAME} = {expression}\n"
     function, units = enclosing
-    needed = expression_names(expression)
-    chosen = closure(units, needed)
+    direct, nested = _expression_scopes(expression)
+    chosen = closure(units, direct | nested)
     available = {name for unit in chosen for name in unit.binds} | module.bound | BUILTINS
-    evaluated = needed | {name for unit in chosen if not unit.definition for name in unit.uses}
-    cells = {name for unit in chosen if unit.definition for name in unit.uses}
+    evaluated = direct | {name for unit in chosen if not unit.definition for name in unit.uses}
+    cells = nested | {name for unit in chosen if unit.definition for name in unit.uses}
     unbuilt = sorted(evaluated - available) + sorted(cells - available if not placeholders else set())
     if unbuilt:
         raise ExtractionError(f"cannot rebuild {', '.join(f'`{m}`' for m in unbuilt)} from its source")

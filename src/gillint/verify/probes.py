@@ -169,9 +169,8 @@ def build_race(finding: Finding, arguments: Mapping[str, Any], window: float) ->
 
 def build_pickle(finding: Finding, arguments: Mapping[str, Any], window: float) -> Plan:
     evidence = finding.evidence
-    dispatch = evidence.get("dispatch") or {}
-    module = _source(dispatch.get("path", finding.path))
-    line = int(dispatch.get("line", finding.line))
+    # The finding points at the expression sent (which may be passed on to a dispatch elsewhere).
+    module, line = _source(finding.path), finding.line
     expression = str(evidence["callable"] if finding.code == "GIL201" else evidence["argument"])
     note = "rebuilt from the source at the dispatch site"
     try:
