@@ -172,7 +172,7 @@ def build_pickle(finding: Finding, arguments: Mapping[str, Any], window: float) 
     # The finding points at the expression sent (which may be passed on to a dispatch elsewhere).
     module, line = _source(finding.path), finding.line
     expression = str(evidence["callable"] if finding.code == "GIL201" else evidence["argument"])
-    note = "rebuilt from the source at the dispatch site"
+    note = "rebuilt from its source"
     try:
         tail = wrapper(module, line, expression, placeholders=finding.code == "GIL201")
     except ExtractionError:
