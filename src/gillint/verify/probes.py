@@ -98,6 +98,8 @@ def _source(path_text: Any) -> SourceModule:
 def _function_target(finding: Finding, arguments: Mapping[str, Any]) -> tuple[SourceModule, str, list[str]]:
     evidence = finding.evidence
     target = evidence.get("target") or {"name": evidence["function"], "path": evidence["function_path"]}
+    if "path" not in target:
+        raise ExtractionError(f"target `{target['name']}` is not project code")
     name, module = str(target["name"]), _source(target["path"])
     function = module.function(name)
     if function is None:
