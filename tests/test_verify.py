@@ -25,7 +25,7 @@ from gillint.verify.sandbox import Limits, fork_cap, network_isolation, run_prob
 
 pytestmark = pytest.mark.integration
 FAST = VerifySettings(timeout=6.0, budget=60.0)
-QUICK = VerifySettings(timeout=3.0, budget=60.0)  # a 0.5 s window: enough when the numbers do not matter
+QUICK = VerifySettings(timeout=2.0, budget=60.0)  # a 0.33 s window: enough when the numbers do not matter
 
 
 def module(tmp_path: Path, text: str, name: str = "work.py") -> Path:
@@ -100,7 +100,7 @@ def test_arguments_that_are_not_literal_are_skipped_unless_configured(tmp_path: 
     found = function_finding("GIL101", path, "work", ["size"])
     verdict = one(found)
     assert verdict.status is Status.SKIPPED and "arguments are not literal" in verdict.summary
-    configured = settings_from({"timeout": 3, "arguments": {"work": ["50_000"]}})
+    configured = settings_from({"timeout": 2, "arguments": {"work": ["50_000"]}})
     assert one(found, configured).status is not Status.SKIPPED
     missing = one(function_finding("GIL101", path, "work", []))
     assert missing.status is Status.SKIPPED and "passes 0 argument(s), `work` needs 1" in missing.summary
@@ -293,9 +293,9 @@ def test_extraction_takes_what_the_function_needs_and_nothing_else(tmp_path: Pat
 def test_top_level_code_of_the_module_never_runs(tmp_path: Path) -> None:
     marker = tmp_path / "marker.txt"
     path = module(tmp_path, DANGEROUS.replace("MARKER", repr(str(marker))))
-    timing = function_finding("GIL101", path, "target", ["2_000"])
+    timing = function_finding("GIL101", path, "target", ["200"])
     race = finding("GIL301", path, 20, function="target", function_path=str(path), shared="global total",
-                   arguments=["2_000"])
+                   arguments=["200"])
     verdicts = verify([timing, race], QUICK)
     assert all(v.status is not Status.SKIPPED for v in verdicts.values()), verdicts
     assert not marker.exists()
@@ -319,7 +319,7 @@ def test_infinite_loop_killed_at_timeout_with_its_process_group(tmp_path: Path) 
     path = module(tmp_path, "counter = 0\n\ndef spin(n):\n    while True:\n        pass\n")
     found = finding("GIL301", path, 3, function="spin", function_path=str(path), shared="global counter",
                     arguments=["1"])
-    verdict = one(found, VerifySettings(timeout=1.5))
+    verdict = one(found, VerifySettings(timeout=1.0))
     assert verdict.status is Status.INCONCLUSIVE and "timed out" in verdict.summary
     escape = "os.setsid()\n            " if fork_cap() == "cgroup" else ""  # only a cgroup catches a new session
     run = _selftest(f"""
@@ -331,7 +331,7 @@ def test_infinite_loop_killed_at_timeout_with_its_process_group(tmp_path: Path) 
         print("PIDS", child.pid, pid, flush=True)
         while True:
             pass
-    """, timeout=2.0)
+    """, timeout=1.5)
     assert run.timed_out and run.result is None
     pids = [int(p) for p in run.output.split("PIDS")[1].split()[:2]]
     assert pids and all(_gone(pid) for pid in pids)
