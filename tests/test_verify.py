@@ -422,3 +422,27 @@ def test_settings_are_validated(table: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         settings_from(table)
     assert settings_from({"timeout": 3}, timeout=None, budget=5.0) == VerifySettings(timeout=3, budget=5.0)
+
+
+@pytest.mark.parametrize(
+    ("k", "serial", "threads", "processes", "python", "status", "words"),
+    [
+        (2, 0.62, 0.62, 0.33, "CPython 3.11.7 (GIL)", Status.CONFIRMED, "2 processes 0.33 s (1.88x)"),
+        (2, 0.62, 0.33, 0.33, "CPython 3.11.7 (GIL)", Status.REFUTED, "the work releases the GIL"),
+        (2, 0.62, 0.33, 0.33, "CPython 3.13.0 (free-threaded, GIL disabled)", Status.REFUTED, "free-threaded build"),
+        (2, 0.62, 0.62, 0.60, "CPython 3.11.7 (GIL)", Status.INCONCLUSIVE, "processes did not scale either"),
+        (2, 0.62, 0.48, 0.33, "CPython 3.11.7 (GIL)", Status.INCONCLUSIVE, "threads partly scale"),
+        (1, 0.62, 0.62, 0.62, "CPython 3.11.7 (GIL)", Status.INCONCLUSIVE, "one CPU"),
+        (2, 0.02, 0.02, 0.01, "CPython 3.11.7 (GIL)", Status.INCONCLUSIVE, "too short to measure"),
+    ],
+)
+def test_timing_verdicts_follow_the_measured_speed_ups(
+    k: int, serial: float, threads: float, processes: float, python: str, status: Status, words: str
+) -> None:
+    from gillint.verify.probes import read_timing
+
+    result = {"mode": "complete", "k": k, "serial": serial, "threads": threads, "processes": processes,
+              "python": python, "cpus": k}
+    verdict = read_timing(result)
+    assert verdict.status is status and words in verdict.summary
+    assert [label for label, _, _ in verdict.chart] == ["serial", f"{k} threads", f"{k} processes"]
