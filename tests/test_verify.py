@@ -127,6 +127,12 @@ def test_missing_evidence_is_skipped_with_a_reason(tmp_path: Path, evidence: dic
         assert verdict.status is Status.SKIPPED and verdict.summary, (code, verdict)
 
 
+def test_budget_used_up_skips_the_remaining_probes(tmp_path: Path) -> None:
+    path = module(tmp_path, UNGUARDED, "script.py")
+    verdict = one(finding("GIL401", path, 6), VerifySettings(budget=0.5))
+    assert verdict.status is Status.SKIPPED and "budget of 0.5 s used up" in verdict.summary
+
+
 def test_no_probe_for_unknown_codes(tmp_path: Path) -> None:
     assert one(finding("GIL999", tmp_path / "x.py", 1)).summary == "no probe for GIL999"
 
