@@ -51,6 +51,15 @@ def _summarise(code: str, line: int, end_line: int, definition: bool = False) ->
     return Unit(code, line, end_line, frozenset(binds), frozenset(_uses(table)), definition)
 
 
+def _safe_summary(code: str, line: int, end_line: int, definition: bool) -> Unit:
+    """A unit; one :mod:`symtable` cannot analyse (``return`` out of its function, syntax newer than
+    this interpreter, nesting too deep) binds nothing, so it is never copied."""
+    try:
+        return _summarise(code, line, end_line, definition)
+    except (SyntaxError, RecursionError, ValueError):
+        return Unit(code, line, end_line, frozenset(), frozenset())
+
+
 def _uses(table: symtable.SymbolTable) -> Iterator[str]:
     module = table.get_type() == "module"
     for symbol in table.get_symbols():
@@ -103,7 +112,7 @@ class SourceModule:
                 future.append(code.strip())
                 continue
             position = positions[statement]
-            units.append(_summarise(code, position.start.line, position.end.line))
+            units.append(_safe_summary(code, position.start.line, position.end.line, False))
         package, root = _package_of(path)
         return cls(path, tree, units, future, package, root)
 
@@ -179,10 +188,7 @@ class _Enclosing(cst.CSTVisitor):
     def _unit(self, node: cst.CSTNode, code: str) -> Unit:
         position = self.get_metadata(PositionProvider, node)
         end = position.end.line if not isinstance(node, cst.With) else position.start.line
-        try:
-            return _summarise(code, position.start.line, end, isinstance(node, (cst.FunctionDef, cst.ClassDef)))
-        except SyntaxError:  # e.g. `return` or `nonlocal` outside their function: never needed
-            return Unit(code, position.start.line, end, frozenset(), frozenset())
+        return _safe_summary(code, position.start.line, end, isinstance(node, (cst.FunctionDef, cst.ClassDef)))
 
 
 def _code(node: cst.CSTNode) -> str:

@@ -69,6 +69,8 @@ def plan(finding: Finding, arguments: Mapping[str, Any], window: float) -> Plan 
         return skipped(str(error))
     except (KeyError, TypeError, ValueError) as error:
         return skipped(f"evidence incomplete ({type(error).__name__}: {error})")
+    except (OSError, RecursionError, SyntaxError) as error:
+        return skipped(f"could not build the snippet ({type(error).__name__}: {error})")
 
 
 def finish(plan: Plan, run: SandboxRun) -> Verification:
@@ -81,7 +83,11 @@ def finish(plan: Plan, run: SandboxRun) -> Verification:
         verdict = Verification(Status.INCONCLUSIVE, f"the snippet failed: {result.get('error', '')[:300]}",
                                {"traceback": result.get("traceback", "")})
     else:
-        verdict = plan.read(result)
+        try:
+            verdict = plan.read(result)
+        except (KeyError, TypeError, ValueError, ZeroDivisionError) as error:
+            verdict = Verification(Status.INCONCLUSIVE, f"unexpected probe result ({type(error).__name__}: {error})",
+                                   {"result": result})
     return Verification(verdict.status, verdict.summary, verdict.evidence, python, cpus, verdict.chart)
 
 
