@@ -127,7 +127,7 @@ class Project:
             return self._by_path[resolved]
         try:
             source = read_source(resolved)
-            module = ModuleInfo.build(resolved, str(path), name, is_package, source)
+            module = ModuleInfo.build(resolved, _display_path(path), name, is_package, source)
         except (SourceError, cst.ParserSyntaxError, RecursionError, ValueError):
             return None
         self._by_path[resolved] = module
@@ -418,6 +418,14 @@ class Project:
             if method is not None:
                 return CallableTarget(TargetKind.FUNCTION, expr, scope, function=method, bound=True)
         return None
+
+
+def _display_path(path: Path) -> str:
+    """How messages name a module loaded to follow an import: relative to the cwd when inside it."""
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def enclosing_function(scope: Scope) -> Optional[FunctionInfo]:
