@@ -8,6 +8,7 @@ code only through ``--drop-refuted`` / ``--only-confirmed``, which remove findin
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -175,6 +176,8 @@ def _files(args: argparse.Namespace, config: Config) -> tuple[list[SourceFile], 
 
 def _verify(result: RunResult, config: Config, args: argparse.Namespace) -> None:
     """Attach verdicts to ``result.verifications``; drop findings the flags ask to leave out."""
+    if os.name != "posix":
+        raise ConfigError("--verify needs a POSIX system (Linux or macOS): its sandbox uses resource limits")
     from gillint.verify import Status, settings_from, verify
 
     try:

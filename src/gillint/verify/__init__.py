@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -83,7 +84,7 @@ def verify(findings: Sequence[Finding], settings: VerifySettings,
         limits = Limits(timeout=min(settings.timeout, remaining), memory_mb=settings.memory_mb)
         try:
             sandboxed = run_probe(probe.files, probe.spec, limits, settings.python, probe.import_paths)
-        except OSError as error:  # e.g. [tool.gillint.verify] python names no interpreter
+        except (OSError, subprocess.SubprocessError) as error:  # e.g. `python` names no interpreter
             return Verification(Status.INCONCLUSIVE, f"could not start the probe: {error}")
         return finish(probe, sandboxed)
 

@@ -202,18 +202,31 @@ def _nproc_limit(limits: Limits) -> Optional[int]:
 def _limit_child(limits: Limits, cgroup_procs: Optional[str], nproc: Optional[int]) -> None:
     """Runs in the child between fork and exec: no imports, no allocation-heavy work, only system calls."""
     cpu = int(limits.timeout) + 2
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * 2**20,) * 2)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_mb * 2**20,) * 2)
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    _lower(resource.RLIMIT_CPU, cpu, cpu + 1)
+    _lower(resource.RLIMIT_AS, limits.memory_mb * 2**20)
+    _lower(resource.RLIMIT_FSIZE, limits.file_mb * 2**20)
+    _lower(resource.RLIMIT_CORE, 0)
     if nproc is not None:
-        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+        _lower(resource.RLIMIT_NPROC, nproc)
     if cgroup_procs is not None:
         fd = os.open(cgroup_procs, os.O_WRONLY)
         try:
             os.write(fd, str(os.getpid()).encode())
         finally:
             os.close(fd)
+
+
+def _lower(which: int, soft: int, hard: Optional[int] = None) -> None:
+    """Lower a limit, keeping a stricter one already in place. macOS refuses some limits
+    (``RLIMIT_AS``); those stay as they were (docs/verifier.md says so)."""
+    _, current = resource.getrlimit(which)
+    hard = soft if hard is None else hard
+    if current != resource.RLIM_INFINITY:
+        soft, hard = min(soft, current), min(hard, current)
+    try:
+        resource.setrlimit(which, (soft, hard))
+    except (ValueError, OSError):
+        pass
 
 
 def _user_tasks() -> int:
