@@ -319,9 +319,21 @@ def probe_import(spec: dict[str, Any]) -> dict[str, Any]:
 # -- GIL301: threads with forced preemption vs serial ---------------------------------------------
 
 
-def _opcode_tracer(frame: Any, event: str, arg: Any) -> Any:
-    frame.f_trace_opcodes = True
-    return _opcode_tracer
+def _opcode_tracer(seconds: float) -> Callable[..., Any]:
+    """A tracer that makes every opcode a switch point, for ``seconds``; then frames run untraced.
+
+    Lost updates made while tracing stay lost, so a long workload is still exposed quickly.
+    """
+    deadline = time.monotonic() + seconds
+
+    def trace(frame: Any, event: str, arg: Any) -> Any:
+        if time.monotonic() > deadline:
+            frame.f_trace_opcodes = False
+            return None
+        frame.f_trace_opcodes = True
+        return trace
+
+    return trace
 
 
 def _shared_after(spec: dict[str, Any], threads: int, force: bool) -> str:
@@ -332,7 +344,7 @@ def _shared_after(spec: dict[str, Any], threads: int, force: bool) -> str:
     previous = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)
     if force:
-        threading.settrace(_opcode_tracer)
+        threading.settrace(_opcode_tracer(float(spec.get("trace_seconds", 1.0))))
     workers = [threading.Thread(target=function, args=arguments, daemon=True) for _ in range(threads)]
     try:
         for worker in workers:

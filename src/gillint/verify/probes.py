@@ -171,7 +171,7 @@ def build_race(finding: Finding, arguments: Mapping[str, Any], window: float) ->
     threads = min(max(int(finding.evidence.get("workers") or 4), 2), MAX_RACE_THREADS)
     files, paths = _files(module, module.snippet([name, shared, *_names(texts)]))
     spec = {"probe": "race", "function": name, "arguments": texts, "shared": shared,
-            "threads": threads, "attempts": 3}
+            "threads": threads, "attempts": 3, "trace_seconds": window}
     return Plan(files, spec, False, read_race, paths)
 
 

@@ -58,7 +58,7 @@ class SandboxRun:
         if self.result is not None:
             return ""
         if self.timed_out:
-            return f"timed out after {self.elapsed:.1f} s (process group killed)"
+            return f"timed out after {self.elapsed:.1f} s (process group killed; --verify-timeout raises the limit)"
         code = self.returncode or 0
         if code < 0:
             name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
