@@ -132,12 +132,11 @@ def probe_timing(spec: dict[str, Any]) -> dict[str, Any]:
         return _windowed(spec, function, arguments, k, window)
     # Repeat short calls so each worker's share lasts long enough to measure (about window / 2k).
     calls = max(1, math.ceil(window / (2 * k) / max(one, 1e-6)))
-    rounds = 2 if calls * one * k * 3 < window else 1
-    serial = min(_timed(lambda: _repeat(function, arguments, calls * k)) for _ in range(rounds))
-    threads = min(_threads_wall(function, arguments, calls, k) for _ in range(rounds)) if k > 1 else serial
-    processes = min(_processes_wall(spec, calls, k) for _ in range(rounds)) if k > 1 else serial
+    serial = _timed(lambda: _repeat(function, arguments, calls * k))
+    threads = _threads_wall(function, arguments, calls, k) if k > 1 else serial
+    processes = _processes_wall(spec, calls, k) if k > 1 else serial
     return {"outcome": "measured", "mode": "complete", "k": k, "calls_per_worker": calls, "first_call": one,
-            "serial": serial, "threads": threads, "processes": processes, "rounds": rounds}
+            "serial": serial, "threads": threads, "processes": processes}
 
 
 def _timed(work: Callable[[], None]) -> float:
