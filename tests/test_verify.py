@@ -430,25 +430,30 @@ def test_settings_are_validated(table: dict[str, Any], message: str) -> None:
     assert settings_from({"timeout": 3}, timeout=None, budget=5.0) == VerifySettings(timeout=3, budget=5.0)
 
 
+GIL, FREE = "CPython 3.11.7 (GIL)", "CPython 3.13.0 (free-threaded, GIL disabled)"
+
+
 @pytest.mark.parametrize(
-    ("k", "serial", "threads", "processes", "python", "status", "words"),
+    ("k", "times", "rates", "python", "status", "words"),
     [
-        (2, 0.62, 0.62, 0.33, "CPython 3.11.7 (GIL)", Status.CONFIRMED, "2 processes 0.33 s (1.88x)"),
-        (2, 0.62, 0.33, 0.33, "CPython 3.11.7 (GIL)", Status.REFUTED, "the work releases the GIL"),
-        (2, 0.62, 0.33, 0.33, "CPython 3.13.0 (free-threaded, GIL disabled)", Status.REFUTED, "free-threaded build"),
-        (2, 0.62, 0.62, 0.60, "CPython 3.11.7 (GIL)", Status.INCONCLUSIVE, "processes did not scale either"),
-        (2, 0.62, 0.48, 0.33, "CPython 3.11.7 (GIL)", Status.INCONCLUSIVE, "threads partly scale"),
-        (1, 0.62, 0.62, 0.62, "CPython 3.11.7 (GIL)", Status.INCONCLUSIVE, "one CPU"),
-        (2, 0.02, 0.02, 0.01, "CPython 3.11.7 (GIL)", Status.INCONCLUSIVE, "too short to measure"),
+        (2, (0.62, 0.62, 0.33), (1.0, 1.0), GIL, Status.CONFIRMED, "2 processes 0.33 s (1.88x)"),
+        (2, (0.62, 0.44, 0.33), (0.9, 1.0), GIL, Status.CONFIRMED, "2 threads 0.44 s (1.41x)"),  # serial slowed
+        (2, (0.62, 0.33, 0.33), (1.0, 1.9), GIL, Status.REFUTED, "using 1.90 CPUs (the work releases the GIL)"),
+        (2, (0.62, 0.33, 0.33), (1.0, 1.9), FREE, Status.REFUTED, "free-threaded build"),
+        (2, (0.62, 0.31, 0.33), (0.02, 0.04), GIL, Status.REFUTED, "threads overlap the waiting"),
+        (2, (0.62, 0.62, 0.60), (1.0, 1.0), GIL, Status.INCONCLUSIVE, "processes did not scale either"),
+        (2, (0.62, 0.48, 0.33), (1.0, 1.3), GIL, Status.INCONCLUSIVE, "threads partly scale (1.30 CPUs)"),
+        (1, (0.62, 0.62, 0.62), (1.0, 1.0), GIL, Status.INCONCLUSIVE, "one CPU"),
+        (2, (0.02, 0.02, 0.01), (1.0, 1.0), GIL, Status.INCONCLUSIVE, "too short to measure"),
     ],
 )
 def test_timing_verdicts_follow_the_measured_speed_ups(
-    k: int, serial: float, threads: float, processes: float, python: str, status: Status, words: str
+    k: int, times: tuple[float, float, float], rates: tuple[float, float], python: str, status: Status, words: str
 ) -> None:
     from gillint.verify.probes import read_timing
 
-    result = {"mode": "complete", "k": k, "serial": serial, "threads": threads, "processes": processes,
-              "python": python, "cpus": k}
+    result = {"mode": "complete", "k": k, "serial": times[0], "threads": times[1], "processes": times[2],
+              "serial_cpu_rate": rates[0], "threads_cpu_rate": rates[1], "python": python, "cpus": k}
     verdict = read_timing(result)
-    assert verdict.status is status and words in verdict.summary
+    assert verdict.status is status and words in verdict.summary, verdict.summary
     assert [label for label, _, _ in verdict.chart] == ["serial", f"{k} threads", f"{k} processes"]

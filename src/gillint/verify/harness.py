@@ -132,27 +132,29 @@ def probe_timing(spec: dict[str, Any]) -> dict[str, Any]:
         return _windowed(spec, function, arguments, k, window)
     # Repeat short calls so each worker's share lasts long enough to measure (about window / 2k).
     calls = max(1, math.ceil(window / (2 * k) / max(one, 1e-6)))
-    serial = _timed(lambda: _repeat(function, arguments, calls * k))
-    threads = _threads_wall(function, arguments, calls, k) if k > 1 else serial
+    serial, serial_cpu = _timed(lambda: _repeat(function, arguments, calls * k))
+    threads, threads_cpu = (_timed(lambda: _threads_run(function, arguments, calls, k)) if k > 1
+                            else (serial, serial_cpu))
     processes = _processes_wall(spec, calls, k) if k > 1 else serial
+    # CPU-seconds per wall-second: immune to a neighbour slowing one mode down, which wall times are not.
     return {"outcome": "measured", "mode": "complete", "k": k, "calls_per_worker": calls, "first_call": one,
-            "serial": serial, "threads": threads, "processes": processes}
+            "serial": serial, "threads": threads, "processes": processes,
+            "serial_cpu_rate": serial_cpu / serial, "threads_cpu_rate": threads_cpu / threads}
 
 
-def _timed(work: Callable[[], None]) -> float:
-    start = time.perf_counter()
+def _timed(work: Callable[[], None]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (of this process, all threads) that ``work`` took."""
+    start, cpu = time.perf_counter(), time.process_time()
     work()
-    return time.perf_counter() - start
+    return max(time.perf_counter() - start, 1e-9), time.process_time() - cpu
 
 
-def _threads_wall(function: Callable[..., Any], arguments: tuple[Any, ...], calls: int, k: int) -> float:
+def _threads_run(function: Callable[..., Any], arguments: tuple[Any, ...], calls: int, k: int) -> None:
     workers = [threading.Thread(target=_repeat, args=(function, arguments, calls), daemon=True) for _ in range(k)]
-    start = time.perf_counter()
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
-    return time.perf_counter() - start
 
 
 def _start_workers(target: Callable[..., None], per_child: list[tuple[Any, ...]]) -> tuple[list[Any], Any]:
@@ -185,7 +187,8 @@ def _windowed(spec: dict[str, Any], function: Callable[..., Any], arguments: tup
     processes = _processes_rate(spec, k, window) if k > 1 else serial
     threads = _cpu_rate(lambda: _threads_for(function, arguments, k, window)) if k > 1 else serial
     return {"outcome": "measured", "mode": "window", "k": k, "window": window,
-            "serial": serial, "threads": threads, "processes": processes}
+            "serial": serial, "threads": threads, "processes": processes,
+            "serial_cpu_rate": serial, "threads_cpu_rate": threads}
 
 
 def _cpu_rate(work: Callable[[], None]) -> float:

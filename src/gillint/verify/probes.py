@@ -250,27 +250,37 @@ def read_timing(result: dict[str, Any]) -> Verification:
                 "thread_speedup": round(thread_x, 3), "process_speedup": round(process_x, 3)}
     chart = tuple((label, value, f"{value:.2f}{unit}")
                   for label, value in (("serial", serial), (f"{k} threads", threads), (f"{k} processes", processes)))
-    status, text = _timing_status(k, thread_x, process_x, text, free_threaded,
+    rates = (float(result.get("serial_cpu_rate", 1.0)), float(result.get("threads_cpu_rate", thread_x)))
+    status, text = _timing_status(k, thread_x, process_x, rates, text, free_threaded,
                                   result["mode"] == "complete" and serial < 0.05)
     return Verification(status, text, evidence, chart=chart)
 
 
-def _timing_status(k: int, thread_x: float, process_x: float, text: str, free_threaded: bool,
-                   too_short: bool) -> tuple[Status, str]:
-    """Decided by the process speed-up measured in the same run, never by a time threshold alone."""
-    scales = 1 + 0.4 * (k - 1)
+def _timing_status(k: int, thread_x: float, process_x: float, rates: tuple[float, float], text: str,
+                   free_threaded: bool, too_short: bool) -> tuple[Status, str]:
+    """Decided from what was measured in the same run, never by a time threshold alone.
+
+    Processes must scale (else there is no spare core to show anything). Whether threads ran in
+    parallel is read from the CPU-seconds per wall-second of the threaded run: a neighbour that
+    slows the serial run makes wall-clock speed-ups lie, but cannot push a GIL-bound run above one
+    core. A wall-clock speed-up with little CPU use means the work waits (I/O, sleep) instead.
+    """
+    scales, flat = 1 + 0.4 * (k - 1), 1 + 0.2 * (k - 1)
+    serial_rate, threads_rate = rates
     if k < 2:
         return Status.INCONCLUSIVE, f"one CPU available, nothing can run in parallel; {text}"
     if too_short:
         return Status.INCONCLUSIVE, f"too short to measure; {text}"
     if process_x < scales:
         return Status.INCONCLUSIVE, f"{text}; processes did not scale either (no spare core?)"
-    if thread_x >= scales:
+    if threads_rate >= scales:
         why = "free-threaded build" if free_threaded else "the work releases the GIL"
-        return Status.REFUTED, f"{text}; threads scale too ({why})"
-    if thread_x <= 1 + 0.2 * (k - 1):
+        return Status.REFUTED, f"{text}; threads scale too, using {threads_rate:.2f} CPUs ({why})"
+    if thread_x >= scales and serial_rate < 0.5:
+        return Status.REFUTED, f"{text}; threads overlap the waiting (serial used {serial_rate:.2f} CPU): not CPU-bound"
+    if threads_rate <= flat:
         return Status.CONFIRMED, text
-    return Status.INCONCLUSIVE, f"{text}; threads partly scale"
+    return Status.INCONCLUSIVE, f"{text}; threads partly scale ({threads_rate:.2f} CPUs)"
 
 
 def read_race(result: dict[str, Any]) -> Verification:
