@@ -276,7 +276,7 @@ def _timing_status(k: int, thread_x: float, process_x: float, rates: tuple[float
     if threads_rate >= scales:
         why = "free-threaded build" if free_threaded else "the work releases the GIL"
         return Status.REFUTED, f"{text}; threads scale too, using {threads_rate:.2f} CPUs ({why})"
-    if thread_x >= scales and serial_rate < 0.5:
+    if thread_x >= scales and serial_rate < 0.2 and threads_rate < 0.5:  # CPU-bound work gets more, even shared
         return Status.REFUTED, f"{text}; threads overlap the waiting (serial used {serial_rate:.2f} CPU): not CPU-bound"
     if threads_rate <= flat:
         return Status.CONFIRMED, text
