@@ -98,6 +98,12 @@ def test_gil_releasing_workload_is_refuted_when_processes_scale(tmp_path: Path) 
         assert "releases the GIL" in verdict.summary
 
 
+def test_waiting_workload_is_refuted_even_on_a_busy_machine(tmp_path: Path) -> None:
+    path = module(tmp_path, "import time\n\ndef wait(seconds):\n    time.sleep(seconds)\n")
+    verdict = one(function_finding("GIL101", path, "wait", ["0.05"]), QUICK)
+    assert verdict.status is Status.REFUTED and "threads overlap the waiting" in verdict.summary, verdict.line()
+
+
 def test_arguments_that_are_not_literal_are_skipped_unless_configured(tmp_path: Path) -> None:
     path = module(tmp_path, "def work(n):\n    return sum(range(n))\n")
     found = function_finding("GIL101", path, "work", ["size"])
