@@ -10,6 +10,7 @@ function) is rebuilt the same way from that function's body, into a wrapper name
 
 from __future__ import annotations
 
+import ast
 import builtins
 import symtable
 import textwrap
@@ -61,9 +62,11 @@ def _safe_summary(code: str, line: int, end_line: int, definition: bool) -> Unit
 
 
 def _uses(table: symtable.SymbolTable) -> Iterator[str]:
+    """Global names the code reads from elsewhere. At module level a name the code assigns itself
+    is left out: on 3.12+ that includes inlined comprehension variables, which are not globals."""
     module = table.get_type() == "module"
     for symbol in table.get_symbols():
-        if (module and symbol.is_referenced()) or (not module and symbol.is_global()):
+        if (module and symbol.is_referenced() and not symbol.is_assigned()) or (not module and symbol.is_global()):
             yield symbol.get_name()
     for child in table.get_children():
         yield from _uses(child)
@@ -228,14 +231,37 @@ def expression_names(text: str) -> frozenset[str]:
 
 
 def _expression_scopes(text: str) -> tuple[frozenset[str], frozenset[str]]:
-    """Global names the expression evaluates, and those only its lambdas/comprehensions read."""
+    """Free names the expression evaluates now, and those only its lambda bodies read (later).
+
+    Comprehension and lambda variables and ``:=`` targets are not free. (With :mod:`ast`, not
+    :mod:`symtable`: 3.12 inlines comprehensions, which changes what symtable reports.)
+    """
     try:
-        table = symtable.symtable(f"({text.strip()}\n)", "<expression>", "eval")
+        tree = ast.parse(f"({text.strip()}\n)", mode="eval")
     except SyntaxError:
         raise ExtractionError(f"`{text}` is not an expression") from None
-    direct = {symbol.get_name() for symbol in table.get_symbols() if symbol.is_referenced()}
-    nested = {name for child in table.get_children() for name in _uses(child)}
-    return frozenset(direct), frozenset(nested)
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.comprehension, ast.NamedExpr)):
+            bound.update(name.id for name in ast.walk(node.target) if isinstance(name, ast.Name))
+        elif isinstance(node, ast.Lambda):
+            bound.update(arg.arg for arg in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs,
+                                             *filter(None, (node.args.vararg, node.args.kwarg))))
+    direct: set[str] = set()
+    nested: set[str] = set()
+
+    def visit(node: ast.AST, later: bool) -> None:
+        if isinstance(node, ast.Lambda):
+            visit(node.args, later)  # defaults are evaluated when the lambda is made
+            visit(node.body, True)
+            return
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            (nested if later else direct).add(node.id)
+        for child in ast.iter_child_nodes(node):
+            visit(child, later)
+
+    visit(tree, False)
+    return frozenset(direct - bound), frozenset(nested - bound - direct)
 
 
 def literal_arguments(module: SourceModule, texts: Sequence[str]) -> Optional[list[str]]:
