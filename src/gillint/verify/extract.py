@@ -130,12 +130,11 @@ class SourceModule:
                 return statement
         return None
 
-    def enclosing_function(self, line: int) -> Optional[tuple[cst.FunctionDef, list[Unit]]]:
-        """The innermost function around ``line`` and the units of its body before that line."""
+    def enclosing_function(self, line: int) -> tuple[Optional[cst.FunctionDef], list[Unit]]:
+        """The innermost function around ``line`` (None at module level) and the units before
+        ``line`` of its body, or of the ``if __name__ == "__main__":`` block around it."""
         found = _Enclosing(line)
         cst.MetadataWrapper(self.tree, unsafe_skip_copy=True).visit(found)
-        if found.best is None:
-            return None
         return found.best, [u for u in found.units if u.end_line < line]
 
     def snippet(self, roots: Iterable[str], tail: str = "") -> str:
@@ -152,7 +151,7 @@ class SourceModule:
 
 
 class _Enclosing(cst.CSTVisitor):
-    """Finds the innermost function containing a line, flattening its body into units."""
+    """Finds the innermost function (or main-guard block) containing a line, flattening its body."""
 
     METADATA_DEPENDENCIES = (PositionProvider,)
 
@@ -168,6 +167,12 @@ class _Enclosing(cst.CSTVisitor):
             self.units = list(self._flatten(node.body))
             return True
         return False
+
+    def visit_If(self, node: cst.If) -> bool:
+        position = self.get_metadata(PositionProvider, node)
+        if self.best is None and _is_main_guard(node) and position.start.line <= self.line <= position.end.line:
+            self.units = list(self._flatten(node.body))
+        return True
 
     def _flatten(self, block: cst.BaseSuite) -> Iterator[Unit]:
         for statement in getattr(block, "body", ()):
@@ -282,10 +287,7 @@ def wrapper(module: SourceModule, line: int, expression: str, placeholders: bool
     anything else that cannot be rebuilt raises :class:`ExtractionError`: the object itself is
     never a placeholder.
     """
-    enclosing = module.enclosing_function(line)
-    if enclosing is None:
-        return f"{OBJECT_NAME} = {expression}\n"
-    function, units = enclosing
+    function, units = module.enclosing_function(line)
     direct, nested = _expression_scopes(expression)
     chosen = closure(units, direct | nested)
     available = {name for unit in chosen for name in unit.binds} | module.bound | BUILTINS
@@ -297,6 +299,8 @@ def wrapper(module: SourceModule, line: int, expression: str, placeholders: bool
     missing = sorted(cells - available)
     body = [f"{name} = None  # placeholder: not rebuilt from the source" for name in missing]
     body.extend(unit.code.rstrip("\n") for unit in chosen)
+    if function is None:  # module level (a main-guard block): no wrapper, as in the real script
+        return "\n".join([*body, f"{OBJECT_NAME} = {expression}"]) + "\n"
     body.append(f"return {expression}")
     name = function.name.value
     inner = textwrap.indent("\n".join(body), "    ")
