@@ -1,12 +1,14 @@
 """The ``gillint`` command.
 
 Exit codes: 0 no findings, 1 findings (including files that could not be analysed, GIL000),
-2 usage or configuration error, or an internal failure.
+2 usage or configuration error, or an internal failure. ``--verify`` verdicts change the exit
+code only through ``--drop-refuted`` / ``--only-confirmed``, which remove findings first.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +27,7 @@ from gillint.config import (
 from gillint.discovery import SourceFile, discover
 from gillint.docs import documented, documented_for, render_rule_doc
 from gillint.engine import RunResult, lint
+from gillint.findings import Finding
 from gillint.project.importers import importers
 from gillint.report import FORMATS, ReportOptions
 from gillint.rules import all_rules
@@ -58,6 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--statistics", action="store_true", help="count findings per code")
     output.add_argument("-q", "--quiet", action="store_true", help="no summary line")
     output.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    verify = parser.add_argument_group("runtime verification (runs flagged code in a sandbox: docs/verifier.md)")
+    verify.add_argument("--verify", action="store_true", help="back each finding with a sandboxed run and a verdict")
+    verify.add_argument("--verify-timeout", type=float, metavar="SECONDS",
+                        help="wall-clock limit per finding (default 8; [tool.gillint.verify] timeout)")
+    verify.add_argument("--verify-budget", type=float, metavar="SECONDS",
+                        help="limit for all verification together (default 120; [tool.gillint.verify] budget)")
+    verify.add_argument("--drop-refuted", action="store_true",
+                        help="leave out findings the verifier refuted (implies --verify)")
+    verify.add_argument("--only-confirmed", action="store_true",
+                        help="report only findings the verifier confirmed (implies --verify)")
     parser.add_argument("--config", metavar="FILE", help="read [tool.gillint] from FILE")
     parser.add_argument("--version", action="version", version=f"gillint {__version__}")
     parser.add_argument("--list-rules", action="store_true", help="list the rules and exit")
@@ -105,6 +118,8 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     files, stdin_data = _files(args, config)
     result = lint(files, config, stdin_data=stdin_data, disable_noqa=args.disable_noqa,
                   context=_importer_context(files, args.paths, config))
+    if args.verify or args.drop_refuted or args.only_confirmed:
+        _verify(result, config, args)
     _write_report(result, args)
     if args.exit_zero or not result.findings:
         return EXIT_CLEAN
@@ -159,8 +174,34 @@ def _files(args: argparse.Namespace, config: Config) -> tuple[list[SourceFile], 
     return list(discover(args.paths, config)), None
 
 
+def _verify(result: RunResult, config: Config, args: argparse.Namespace) -> None:
+    """Attach verdicts to ``result.verifications``; drop findings the flags ask to leave out."""
+    if os.name != "posix":
+        raise ConfigError("--verify needs a POSIX system (Linux or macOS): its sandbox uses resource limits")
+    from gillint.verify import Status, settings_from, verify
+
+    try:
+        settings = settings_from(config.verify, timeout=args.verify_timeout, budget=args.verify_budget)
+    except ValueError as error:
+        raise ConfigError(f"{config.source}: {error}" if config.source else str(error)) from None
+    progress = _progress_line if sys.stderr.isatty() else None
+    result.verifications = verify(result.findings, settings, progress)
+    if progress is not None:
+        sys.stderr.write("\r\x1b[K")
+    keep = set(Status) - {Status.REFUTED} if args.drop_refuted else set(Status)
+    if args.only_confirmed:
+        keep = {Status.CONFIRMED}
+    result.findings = [f for f in result.findings if f.is_analysis_error or result.verifications[f].status in keep]
+
+
+def _progress_line(index: int, total: int, finding: Finding) -> None:
+    sys.stderr.write(f"\r\x1b[Kverifying {index}/{total}: {finding.code} {finding.path}:{finding.line}")
+    sys.stderr.flush()
+
+
 def _write_report(result: RunResult, args: argparse.Namespace) -> None:
-    options = ReportOptions(show_source=args.show_source, statistics=args.statistics, quiet=args.quiet)
+    options = ReportOptions(show_source=args.show_source, statistics=args.statistics, quiet=args.quiet,
+                            bars=not args.output_file and sys.stdout.isatty())
     renderer = FORMATS[args.format]
     if args.output_file:
         with open(args.output_file, "w", encoding="utf-8") as out:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Iterable, Optional, Sequence, Union
 
 import libcst as cst
 
@@ -23,6 +23,9 @@ from gillint.project.sources import SourceError, decode_source, read_source
 from gillint.rules import Rule, all_rules
 from gillint.rules.base import Report, RuleContext
 
+if TYPE_CHECKING:
+    from gillint.verify.verdict import Verification
+
 
 @dataclass
 class RunResult:
@@ -32,6 +35,9 @@ class RunResult:
     files: int
     #: Findings hidden by ``# noqa``, per code.
     suppressed: Counter[str] = field(default_factory=Counter)
+    #: Verdicts of ``--verify`` by finding (empty without it). Reporters render
+    #: ``verifications[finding].to_dict()`` as the finding's ``verification`` object.
+    verifications: dict[Finding, Verification] = field(default_factory=dict)
 
 
 class Analyzer:

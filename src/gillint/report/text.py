@@ -15,6 +15,8 @@ class ReportOptions:
     show_source: bool = False
     statistics: bool = False
     quiet: bool = False
+    #: Draw a bar per mode under timing verdicts (the CLI sets it when stdout is a terminal).
+    bars: bool = False
     #: Source lines by path, for --show-source (filled by the caller when needed).
     sources: dict[str, list[str]] = field(default_factory=dict)
 
@@ -22,6 +24,11 @@ class ReportOptions:
 def render_text(result: RunResult, options: ReportOptions, out: TextIO) -> None:
     for finding in result.findings:
         out.write(f"{finding.path}:{finding.line}:{finding.column}: {finding.code} {finding.message}\n")
+        verification = result.verifications.get(finding)
+        if verification is not None:
+            out.write(f"  {verification.line()}\n")
+            for bar in verification.bars() if options.bars else ():
+                out.write(f"    {bar}\n")
         if options.show_source:
             line = source_line(finding.path, finding.line, options.sources)
             if line is not None:
