@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from gillint import __version__
+from gillint.cache import CACHE_DIR_NAME
 from gillint.config import (
     CORE_OPTIONS,
     Config,
@@ -25,6 +26,7 @@ from gillint.config import (
 from gillint.discovery import SourceFile, discover
 from gillint.docs import render_rule_doc
 from gillint.engine import RunResult, lint
+from gillint.parallel import default_jobs
 from gillint.report import FORMATS, ReportOptions
 from gillint.rules import all_rules, rule_for
 
@@ -57,11 +59,29 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--statistics", action="store_true", help="count findings per code")
     output.add_argument("-q", "--quiet", action="store_true", help="no summary line")
     output.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    speed = parser.add_argument_group("speed")
+    speed.add_argument("-j", "--jobs", type=_positive, default=None, metavar="N",
+                       help="processes to analyse with (default: the usable CPUs; 1: in this process)")
+    speed.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+    speed.add_argument("--cache-dir", metavar="DIR",
+                       help=f"where the cache lives (default: {CACHE_DIR_NAME}/ at the project root)")
+    speed.add_argument("--no-prefilter", action="store_true",
+                       help="analyse every file, not only those that mention threads or processes")
     parser.add_argument("--config", metavar="FILE", help="read [tool.gillint] from FILE")
     parser.add_argument("--version", action="version", version=f"gillint {__version__}")
     parser.add_argument("--list-rules", action="store_true", help="list the rules and exit")
     parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 def _comma_list(text: str) -> tuple[str, ...]:
@@ -102,7 +122,9 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return EXIT_ERROR
     config = _configure(args)
     files, stdin_data = _files(args, config)
-    result = lint(files, config, stdin_data=stdin_data, disable_noqa=args.disable_noqa)
+    cache_dir = None if args.no_cache else Path(args.cache_dir) if args.cache_dir else config.root / CACHE_DIR_NAME
+    result = lint(files, config, stdin_data=stdin_data, disable_noqa=args.disable_noqa,
+                  jobs=args.jobs or default_jobs(), prefilter=not args.no_prefilter, cache_dir=cache_dir)
     _write_report(result, args)
     if args.exit_zero or not result.findings:
         return EXIT_CLEAN
