@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatch
+from functools import lru_cache
 from pathlib import Path, PurePath
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
@@ -108,10 +110,27 @@ def _path_forms(path: str, root: Path) -> list[str]:
     pure = PurePath(path)
     forms = [pure.as_posix()]
     try:
-        forms.append(Path(path).resolve().relative_to(root.resolve()).as_posix())
-    except (ValueError, OSError):
-        pass
+        resolved, anchor = real_path(str(path)), _real_directory(str(root))
+    except OSError:
+        return forms
+    if resolved == anchor:
+        forms.append(".")
+    elif resolved.startswith(anchor.rstrip(os.sep) + os.sep):
+        forms.append(PurePath(resolved[len(anchor.rstrip(os.sep)) + 1:]).as_posix())
     return forms
+
+
+def real_path(path: str) -> str:
+    """``os.path.realpath``, resolving each directory once (discovery asks for every file)."""
+    if os.path.islink(path):
+        return os.path.realpath(path)
+    directory, name = os.path.split(os.path.abspath(path))
+    return os.path.join(_real_directory(directory), name) if name else _real_directory(directory)
+
+
+@lru_cache(maxsize=4096)
+def _real_directory(directory: str) -> str:
+    return os.path.realpath(directory)
 
 
 def validate_codes(codes: Sequence[str], where: str) -> None:

@@ -19,7 +19,7 @@ import libcst as cst
 
 from gillint import parallel, prefilter
 from gillint.cache import Cache, content_hash, fingerprint
-from gillint.config import Config
+from gillint.config import Config, real_path
 from gillint.discovery import SourceFile
 from gillint.findings import Finding, analysis_error, sorted_findings
 from gillint.noqa import is_suppressed
@@ -147,7 +147,7 @@ class _Run:
         self.files = files
         self.config = config
         self.stdin_data = stdin_data
-        self.real = [file.display if stdin_data is not None else os.path.realpath(file.path) for file in files]
+        self.real = [file.display if stdin_data is not None else real_path(str(file.path)) for file in files]
         self.displays = dict(zip(self.real, (file.display for file in files)))
         namer = prefilter.ModuleNamer()
         roots = dict.fromkeys(str(namer.name(Path(real))[1]) for real in self.real)
