@@ -7,9 +7,10 @@ settings, prefilter on/off) under ``.gillint_cache/`` at the project root. It ho
   even read (size and nanosecond mtime equal: same content, as ruff assumes);
 - ``prefilter``: the digest of every linted ``(path, hash)`` and the files the prefilter chose,
   reused when no linted file changed;
-- ``entries``: ``path -> {hash, roots, deps: [[path, hash, display], ...], findings}``: the raw
-  findings (before ``# noqa`` and per-file ignores) of an analysed file. An entry is valid while
-  its file's hash, the import search roots and every dependency's hash and display name are
+- ``entries``: ``path -> {hash, kind, deps: [[path, hash, display], ...], findings}``: the raw
+  findings (before ``# noqa`` and per-file ignores) of a file. ``kind`` says whether it was
+  analysed (and with which import search roots) or only syntax-checked (the prefilter skipped it).
+  An entry is valid while its file's hash, its kind and every dependency's hash and display name are
   unchanged: when ``kernels.py`` changes, ``runner.py``'s finding that came from it is recomputed.
 
 Unreadable, corrupt or foreign cache files are ignored; writes are atomic (a temporary file
@@ -122,10 +123,10 @@ class Cache:
 
     # -- findings -----------------------------------------------------------------------------------
 
-    def findings(self, path: str, digest: str, roots: str, displays: Mapping[str, str]) -> Optional[list[Finding]]:
+    def findings(self, path: str, digest: str, kind: str, displays: Mapping[str, str]) -> Optional[list[Finding]]:
         """The cached raw findings of ``path`` if it and everything it used are unchanged."""
         entry = self.entries.get(path)
-        if not isinstance(entry, dict) or entry.get("hash") != digest or entry.get("roots") != roots:
+        if not isinstance(entry, dict) or entry.get("hash") != digest or entry.get("kind") != kind:
             return None
         try:
             for dep_path, dep_hash, dep_display in entry["deps"]:
@@ -135,7 +136,7 @@ class Cache:
         except (KeyError, TypeError, ValueError):
             return None
 
-    def store(self, path: str, digest: str, roots: str, findings: Iterable[Finding],
+    def store(self, path: str, digest: str, kind: str, findings: Iterable[Finding],
               dependencies: Sequence[str], displays: Mapping[str, str]) -> None:
         deps = []
         for dep in dependencies:
@@ -143,7 +144,7 @@ class Cache:
             if dep_hash is None:
                 return  # a dependency vanished: do not cache a result that cannot be validated
             deps.append([dep, dep_hash, displays.get(dep, dep)])
-        self.entries[path] = {"hash": digest, "roots": roots, "deps": deps,
+        self.entries[path] = {"hash": digest, "kind": kind, "deps": deps,
                               "findings": [finding.to_dict() for finding in findings]}
         self._dirty = True
 

@@ -203,7 +203,9 @@ class _Run:
     def analyse(self, jobs: int, start_method: Optional[str]) -> list[Finding]:
         """Raw findings of every chosen file: from the cache, or analysed (then cached)."""
         raw: list[Finding] = list(self.errors.values())
-        roots_key = "\n".join(self.search_roots)
+        # What else an entry's findings depend on: a syntax check (the prefilter skipped the file)
+        # on nothing; an analysis on where imports are searched.
+        kinds = {True: "analysis:" + "\n".join(self.search_roots), False: "syntax-check"}
         tasks: list[parallel.Task] = []
         for index, chosen in enumerate(self.chosen):
             if index in self.errors:
@@ -211,7 +213,7 @@ class _Run:
             real, digest = self.real[index], self.hashes[index]
             cached = None
             if self.cache is not None and digest is not None:
-                cached = self.cache.findings(real, digest, roots_key, self.displays)
+                cached = self.cache.findings(real, digest, kinds[chosen], self.displays)
             if cached is not None:
                 raw.extend(cached)
                 continue
@@ -226,7 +228,7 @@ class _Run:
             raw.extend(result.findings)
             digest = self.hashes[result.index]
             if self.cache is not None and digest is not None:
-                self.cache.store(self.real[result.index], digest, roots_key, result.findings,
+                self.cache.store(self.real[result.index], digest, kinds[self.chosen[result.index]], result.findings,
                                  result.dependencies, self.displays)
         if self.cache is not None:
             self.cache.save()

@@ -73,8 +73,9 @@ class RootResult:
     dependencies: tuple[str, ...]
 
 
-def chunks(tasks: Sequence[Task], limit: int = CHUNK_BYTES) -> list[list[Task]]:
+def chunks(tasks: Sequence[Task], limit: Optional[int] = None) -> list[list[Task]]:
     """Cut ``tasks`` in order into runs of at most ``limit`` bytes (at least one task each)."""
+    limit = CHUNK_BYTES if limit is None else limit
     found: list[list[Task]] = []
     size = 0
     for task in tasks:
