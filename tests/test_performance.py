@@ -74,7 +74,8 @@ def test_prefilter_follows_relevant_imports(tmp_path: Path) -> None:
         "irrelevant.py": "from workers import square\nimport workers\n\nprint(workers.square(2))\n",
         "unrelated.py": "import os\n\nprint(os.getcwd())\n",
         # logs.py uses threading, but record() mentions the APIs only in prose: it is not relevant.
-        "logs.py": 'import threading\n\nLOCK = threading.Lock()\n\n\ndef record():\n    """Process ID, Thread name."""\n',
+        "logs.py": 'import threading\n\nLOCK = threading.Lock()\n\n\ndef record():\n'
+                   '    """Process ID, Thread name."""\n',
         "user.py": "from logs import record, LOCK\n\nrecord()\n",
     }
     _write(tmp_path, files)
