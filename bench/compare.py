@@ -22,7 +22,7 @@ import sysconfig
 import tempfile
 import time
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence, Tuple
 
 _MEASURE = """
 import json, resource, subprocess, sys, time
@@ -30,17 +30,23 @@ start = time.perf_counter()
 result = subprocess.run(json.loads(sys.argv[1]), cwd=sys.argv[2], stdout=subprocess.DEVNULL,
                         stderr=subprocess.DEVNULL)
 wall = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(json.dumps([wall, peak, result.returncode]))
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps([wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, result.returncode]))
 """
 
 
-def measure(command: Sequence[str], cwd: Path) -> tuple[float, float]:
-    """Wall seconds and peak MB of one run of ``command`` (in a fresh helper process)."""
+Measurement = Tuple[float, float, float]  # wall s, peak MB, CPU s (user + system, all processes)
+
+
+def measure(command: Sequence[str], cwd: Path) -> Measurement:
+    """Wall seconds, peak MB and CPU seconds of one run of ``command`` (in a fresh helper process).
+
+    CPU time is reported besides wall time because a shared machine's load inflates wall time.
+    """
     out = subprocess.run([sys.executable, "-c", _MEASURE, json.dumps(list(command)), str(cwd)],
                          capture_output=True, text=True, check=True)
-    wall, peak, _ = json.loads(out.stdout)
-    return wall, peak
+    wall, peak, cpu, _ = json.loads(out.stdout)
+    return wall, peak, cpu
 
 
 def tool(name: str) -> Optional[str]:
@@ -72,15 +78,16 @@ def peers(corpus: Path, cache: Path) -> dict[str, tuple[list[str], Optional[list
     return found
 
 
-def median_run(command: Sequence[str], cwd: Path, runs: int, before: Optional[callable] = None) -> tuple[float, float]:
-    walls, peaks = [], []
+def median_run(command: Sequence[str], cwd: Path, runs: int,
+               before: Optional[Callable[[], None]] = None) -> Measurement:
+    """Median wall and CPU time, largest peak memory, over ``runs`` runs."""
+    results = []
     for _ in range(runs):
         if before is not None:
             before()
-        wall, peak = measure(command, cwd)
-        walls.append(wall)
-        peaks.append(peak)
-    return statistics.median(walls), max(peaks)
+        results.append(measure(command, cwd))
+    return (statistics.median(r[0] for r in results), max(r[1] for r in results),
+            statistics.median(r[2] for r in results))
 
 
 def corpus_size(corpus: Path) -> tuple[int, int]:
@@ -125,7 +132,7 @@ def bench_corpus(label: str, corpus: Path, runs: int, skip: set[str], work: Path
     return rows
 
 
-def single_file(work: Path, runs: int) -> tuple[float, float]:
+def single_file(work: Path, runs: int) -> Measurement:
     """A 500-line file with a thread pool, linted the way pre-commit runs gillint (no cache)."""
     body = ["from concurrent.futures import ThreadPoolExecutor", "", ""]
     for number in range(99):
@@ -139,32 +146,37 @@ def single_file(work: Path, runs: int) -> tuple[float, float]:
 def scaling(corpus: Path, work: Path, jobs_list: Sequence[int]) -> None:
     files, _ = corpus_size(corpus)
     print(f"\n## scaling ({corpus}, cold, no cache)")
-    print("| jobs | wall s | files/s | peak MB |")
-    print("|---|---|---|---|")
+    print("| jobs | wall s | files/s | peak MB | CPU s |")
+    print("|---|---|---|---|---|")
     for jobs in jobs_list:
-        wall, peak = measure(gillint_command(corpus, None, jobs), work)
-        print(f"| {jobs} | {wall:.2f} | {files / wall:.0f} | {peak:.0f} |", flush=True)
+        wall, peak, cpu = measure(gillint_command(corpus, None, jobs), work)
+        print(f"| {jobs} | {wall:.2f} | {files / wall:.0f} | {peak:.0f} | {cpu:.1f} |", flush=True)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median); flake8/Fixit: 1")
-    parser.add_argument("--corpus", type=Path, help="second corpus (default: the dev venv's site-packages)")
+    parser.add_argument("--corpus", type=Path, help="second corpus (default: this venv's site-packages)")
     parser.add_argument("--skip", default="", help="comma-separated peers to skip (e.g. fixit)")
     parser.add_argument("--no-scaling", action="store_true")
     args = parser.parse_args(argv)
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     second = args.corpus or Path(sysconfig.get_paths()["purelib"])
     print(f"# gillint benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {os.uname().machine}")
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {os.uname().machine}, "
+          f"load average {os.getloadavg()[0]:.1f} at start")
     skip = {name.strip() for name in args.skip.split(",") if name.strip()}
     with tempfile.TemporaryDirectory(prefix="gillint-bench-") as directory:
         work = Path(directory)
         bench_corpus("stdlib", stdlib, args.runs, skip, work)
         if second.is_dir():
-            bench_corpus("second", second, args.runs, skip, work)
-        wall, peak = single_file(work, max(args.runs, 5))
-        print(f"\n## single 500-line file (interpreter start-up included, no cache): {wall:.3f} s, {peak:.0f} MB")
+            # A copy: the original may sit under site-packages, which the runs exclude.
+            copy = work / "corpus"
+            shutil.copytree(second, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.so"))
+            bench_corpus("second", copy, args.runs, skip, work)
+        wall, peak, cpu = single_file(work, max(args.runs, 5))
+        print(f"\n## single 500-line file (interpreter start-up included, no cache): {wall:.3f} s wall, "
+              f"{cpu:.3f} s CPU, {peak:.0f} MB")
         if not args.no_scaling:
             scaling(stdlib, work, sorted({1, *range(2, (os.cpu_count() or 1) + 1)}))
     return 0
