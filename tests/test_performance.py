@@ -185,3 +185,24 @@ def test_cache_respects_noqa_and_configuration(tmp_path: Path) -> None:
     assert _lint([source], Config(root=source, ignore=("GIL401",)), cache_dir=cache) == []
     _touch_content(source / "direct.py", "from multiprocessing import Pool\n\nPool(2)  # noqa: GIL401\n")
     assert _lint([source], Config(root=source), cache_dir=cache) == []
+
+
+def test_cli_cache_lives_at_the_project_root(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "pyproject.toml").write_text("[tool.gillint]\nselect = ['GIL4']\n", encoding="utf-8")
+    package = tmp_path / "pkg"
+    package.mkdir()
+    _write(package, {"direct.py": "from multiprocessing import Pool\n\nPool(2)\n"})
+
+    def gillint(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "gillint", *args, str(package)], capture_output=True,
+                              cwd=package, timeout=120)
+
+    assert gillint("--no-cache").returncode == 1
+    assert not (tmp_path / ".gillint_cache").exists()
+    first, second = gillint("--jobs", "2"), gillint()
+    assert first.returncode == second.returncode == 1 and first.stdout == second.stdout
+    assert (tmp_path / ".gillint_cache" / ".gitignore").is_file()
+    assert gillint("--jobs", "0").returncode == 2
