@@ -49,14 +49,19 @@ def measure(command: Sequence[str], cwd: Path) -> Measurement:
     return wall, peak, cpu
 
 
+PEERS_BIN: Optional[Path] = None
+
+
 def tool(name: str) -> Optional[str]:
-    """The tool next to this interpreter (the dev venv), else on PATH."""
-    local = Path(sys.executable).parent / name
-    return str(local) if local.exists() else shutil.which(name)
+    """The peer tool from ``--peers-bin``, else on PATH."""
+    if PEERS_BIN is not None:
+        local = PEERS_BIN / name
+        return str(local) if local.exists() else None
+    return shutil.which(name)
 
 
 def gillint_command(corpus: Path, cache: Optional[Path], jobs: Optional[int] = None) -> list[str]:
-    command = [sys.executable, "-m", "gillint", "-q", "--exit-zero", "--extend-exclude", "site-packages"]
+    command = [sys.executable, "-m", "gillint", "-q", "--exit-zero"]
     command += ["--no-cache"] if cache is None else ["--cache-dir", str(cache)]
     if jobs is not None:
         command += ["--jobs", str(jobs)]
@@ -67,11 +72,11 @@ def peers(corpus: Path, cache: Path) -> dict[str, tuple[list[str], Optional[list
     """name -> (cold command, warm command or None) for each installed peer."""
     found: dict[str, tuple[list[str], Optional[list[str]]]] = {}
     if tool("flake8"):
-        found["flake8"] = ([tool("flake8"), "--exit-zero", "--extend-exclude", "site-packages", str(corpus)], None)
+        found["flake8"] = ([tool("flake8"), "--exit-zero", str(corpus)], None)
     if tool("fixit"):
         found["fixit"] = ([tool("fixit"), "lint", str(corpus)], None)
     if tool("ruff"):
-        ruff = [tool("ruff"), "check", "--exit-zero", "--quiet", "--extend-exclude", "site-packages"]
+        ruff = [tool("ruff"), "check", "--exit-zero", "--quiet"]
         found["ruff"] = ([*ruff, "--cache-dir", str(cache / "ruff"), str(corpus)],
                          [*ruff, "--cache-dir", str(cache / "ruff"), str(corpus)])
         found["ruff --no-cache"] = ([*ruff, "--no-cache", str(corpus)], None)
@@ -93,8 +98,6 @@ def median_run(command: Sequence[str], cwd: Path, runs: int,
 def corpus_size(corpus: Path) -> tuple[int, int]:
     files = lines = 0
     for path in corpus.rglob("*.py"):
-        if "site-packages" in path.parts:
-            continue
         files += 1
         try:
             lines += path.read_bytes().count(b"\n")
@@ -159,6 +162,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--corpus", type=Path, help="second corpus (default: this venv's site-packages)")
     parser.add_argument("--skip", default="", help="comma-separated peers to skip (e.g. fixit)")
     parser.add_argument("--no-scaling", action="store_true")
+    parser.add_argument("--peers-bin", type=Path,
+                        help="directory of the flake8/fixit/ruff executables (a venv without gillint's flake8 "
+                             "plugin: flake8 fails to load a plugin that is not importable); default: PATH")
     args = parser.parse_args(argv)
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     second = args.corpus or Path(sysconfig.get_paths()["purelib"])
@@ -166,19 +172,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {os.uname().machine}, "
           f"load average {os.getloadavg()[0]:.1f} at start")
     skip = {name.strip() for name in args.skip.split(",") if name.strip()}
+    global PEERS_BIN
+    PEERS_BIN = args.peers_bin
     with tempfile.TemporaryDirectory(prefix="gillint-bench-") as directory:
         work = Path(directory)
-        bench_corpus("stdlib", stdlib, args.runs, skip, work)
+        # Copies, so that every tool lints the same files: the originals sit under hidden or
+        # excluded directories (.pyenv is skipped by Fixit; site-packages is not part of the stdlib).
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.so", "site-packages")
+        shutil.copytree(stdlib, work / "stdlib", ignore=ignore)
+        bench_corpus("stdlib", work / "stdlib", args.runs, skip, work)
         if second.is_dir():
-            # A copy: the original may sit under site-packages, which the runs exclude.
-            copy = work / "corpus"
-            shutil.copytree(second, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.so"))
-            bench_corpus("second", copy, args.runs, skip, work)
+            shutil.copytree(second, work / "second", ignore=ignore)
+            bench_corpus("second", work / "second", args.runs, skip, work)
         wall, peak, cpu = single_file(work, max(args.runs, 5))
         print(f"\n## single 500-line file (interpreter start-up included, no cache): {wall:.3f} s wall, "
               f"{cpu:.3f} s CPU, {peak:.0f} MB")
         if not args.no_scaling:
-            scaling(stdlib, work, sorted({1, *range(2, (os.cpu_count() or 1) + 1)}))
+            scaling(work / "stdlib", work, sorted({1, *range(2, (os.cpu_count() or 1) + 1)}))
     return 0
 
 

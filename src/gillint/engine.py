@@ -130,8 +130,8 @@ def lint(
 
     Only files the prefilter chooses are analysed up front (``prefilter=False``: all of them); the
     others are only checked to be readable and syntactically valid (``ast``), so that they still
-    report ``GIL000``;
-    ``jobs`` processes share the work; ``cache_dir`` enables the content cache (never for stdin).
+    report ``GIL000``. ``jobs`` processes share the work (``start_method``: the multiprocessing
+    start method, default the platform's); ``cache_dir`` enables the content cache (not for stdin).
     """
     files = list(files)
     run = _Run(files, config, stdin_data, cache_dir, prefilter)
@@ -236,14 +236,12 @@ class _Run:
 
     def lines_of(self, display: str) -> list[str]:
         """The source lines of a linted file (for ``# noqa``); read only for files with findings."""
-        for index, file in enumerate(self.files):
-            if file.display == display:
-                data = self._read(index)
-                try:
-                    return decode_source(data).splitlines() if data is not None else []
-                except SourceError:
-                    return []
-        return []
+        index = next((i for i, file in enumerate(self.files) if file.display == display), None)
+        data = self._read(index) if index is not None else None
+        try:
+            return decode_source(data).splitlines() if data is not None else []
+        except SourceError:
+            return []
 
 
 def _size(path: str) -> int:
