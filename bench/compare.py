@@ -125,13 +125,13 @@ def bench_corpus(label: str, corpus: Path, runs: int, skip: set[str], work: Path
         cold_peer = median_run(cold_command, work, peer_runs, clear)
         warm_peer = median_run(warm_command, work, runs) if warm_command else None
         rows.append({"corpus": label, "tool": name, "cold": cold_peer, "warm": warm_peer})
-    print("| tool | cold wall s | cold peak MB | warm wall s | gillint/peer (cold) |")
-    print("|---|---|---|---|---|")
+    print("| tool | cold wall s | cold CPU s | cold peak MB | warm wall s | warm CPU s | gillint/peer cold wall |")
+    print("|---|---|---|---|---|---|---|")
     for row in rows:
-        warm_text = f"{row['warm'][0]:.2f}" if row["warm"] else "-"
+        warm_text = f"{row['warm'][0]:.2f} | {row['warm'][2]:.2f}" if row["warm"] else "- | -"
         ratio = cold[0] / row["cold"][0]
-        print(f"| {row['tool']} | {row['cold'][0]:.2f} | {row['cold'][1]:.0f} | {warm_text} | {ratio:.3f} |",
-              flush=True)
+        print(f"| {row['tool']} | {row['cold'][0]:.2f} | {row['cold'][2]:.2f} | {row['cold'][1]:.0f} | "
+              f"{warm_text} | {ratio:.3f} |", flush=True)
     return rows
 
 
