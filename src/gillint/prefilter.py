@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
 #: A file that mentions none of these cannot dispatch work or start a process by itself.
 KEYWORDS: tuple[bytes, ...] = (
@@ -34,15 +34,17 @@ API_WORDS: tuple[bytes, ...] = (
     b"ProcessPoolExecutor", b"to_thread", b"run_in_executor", b"start_new_thread",
 )
 
+# _BLOCK starts with a literal newline (searched for with a newline prepended to the file): the
+# regular expression engine then scans for it at C speed instead of trying every position.
 #: Top-level ``def``/``class``/``NAME =`` lines: where a relevant block starts.
-_BLOCK = re.compile(rb"^(?:(?:async[ \t]+)?def[ \t]+(\w+)|class[ \t]+(\w+)|(\w+)[ \t]*(?::[^=\n]*)?=(?!=))", re.M)
+_BLOCK = re.compile(rb"\n(?:(?:async[ \t]+)?def[ \t]+(\w+)|class[ \t]+(\w+)|(\w+)[ \t]*(?::[^=\n]*)?=(?!=))")
 #: Import statements, including parenthesised multi-line ``from x import (...)``.
 _IMPORT = re.compile(
-    rb"^[ \t]*(?:from[ \t]+(?P<module>[.\w]+)[ \t]+import[ \t]*(?P<names>\([^)]*\)|[^\n#;]*)"
-    rb"|import[ \t]+(?P<modules>[^\n#;]*))", re.M)
-_WORD = re.compile(rb"\w+")
-#: ``Pool if ...``, ``Pool or ...``, ``Pool as ...``, ``Pool in ...``: code, not prose like "Process ID".
-_KEYWORDS2 = frozenset({b"if", b"or", b"as", b"in", b"is", b"an", b"el", b"fo"})
+    rb"[ \t]*(?:from[ \t]+(?P<module>[.\w]+)[ \t]+import[ \t]*(?P<names>\([^)]*\)|[^\n#;]*)"
+    rb"|import[ \t]+(?P<modules>[^\n#;]*))")
+#: How Python keywords that can follow a name start (``Pool if ...``, ``Pool and ...``, ``Pool not in``):
+#: an API word followed by a space and a word that does not start like one is prose ("Process ID").
+_CODE_FOLLOWERS = frozenset({b"if", b"or", b"as", b"in", b"is", b"an", b"el", b"fo", b"no"})
 
 
 def keywords(settings: Mapping[str, Any]) -> tuple[bytes, ...]:
@@ -79,7 +81,7 @@ def select(paths: Sequence[Path], contents: Sequence[Optional[bytes]],
         if index not in imports:
             name = names[index]
             package = name if paths[index].name == "__init__.py" else name.rpartition(b".")[0]
-            imports[index] = [_Import.parse(match, package) for match in _IMPORT.finditer(data)]
+            imports[index] = [_Import.parse(match, package) for match in _imports(data)]
         return imports[index]
 
     api = (*API_WORDS, *words[len(KEYWORDS):])
@@ -131,7 +133,7 @@ class ModuleNamer:
 class _Import:
     """An import statement: the module it names and the words it binds."""
 
-    __slots__ = ("text", "module", "names", "aliases", "star")
+    __slots__ = ("text", "module", "names", "aliases", "star", "keys")
 
     def __init__(self, text: bytes, module: Optional[bytes], names: list[bytes], aliases: list[bytes],
                  star: bool) -> None:
@@ -140,6 +142,9 @@ class _Import:
         self.names = names  # what is imported: names after ``import`` (dotted modules for ``import a.b``)
         self.aliases = aliases  # the name each one is bound to here
         self.star = star
+        #: The modules it may bring names of (``from a import b``: ``a`` and ``a.b``).
+        self.keys = [m + b"." + n if m else n for m in ([module] if module is not None else []) for n in names]
+        self.keys += [module] if module is not None else names
 
     @classmethod
     def parse(cls, match: re.Match[bytes], package: bytes) -> _Import:
@@ -162,6 +167,8 @@ class _Import:
         module gives the ``.name`` attribute uses of its relevant names found in the file. Empty
         when the statement brings nothing relevant.
         """
+        if not any(key in relevant for key in self.keys):
+            return []
         found: list[bytes] = []
         if self.module is not None:
             names = relevant.get(self.module, set())
@@ -177,6 +184,16 @@ class _Import:
         return found
 
 
+def _imports(data: bytes) -> Iterator[re.Match[bytes]]:
+    """The import statements of a file: found from the word ``import``, matched from its line's start."""
+    position = data.find(b"import")
+    while position >= 0:
+        match = _IMPORT.match(data, data.rfind(b"\n", 0, position) + 1)
+        position = data.find(b"import", max(match.end(), position + 6) if match else position + 6)
+        if match:
+            yield match
+
+
 def _relevant_blocks(data: bytes, triggers: Sequence[bytes]) -> set[bytes]:
     """Names of top-level blocks whose text (up to the next top-level block) mentions a trigger.
 
@@ -184,6 +201,7 @@ def _relevant_blocks(data: bytes, triggers: Sequence[bytes]) -> set[bytes]:
     blocks counts for the block before it: this over-approximates, never under.
     """
     names: set[bytes] = set()
+    data = b"\n" + data
     starts = list(_BLOCK.finditer(data))
     for number, match in enumerate(starts):
         end = starts[number + 1].start() if number + 1 < len(starts) else len(data)
@@ -201,7 +219,7 @@ def _mentions(text: bytes, words: Sequence[bytes]) -> bool:
             end = start + len(word)
             before = text[start - 1:start] if word[:1] != b"." else b""
             after = text[end:end + 1]
-            prose = after == b" " and text[end + 1:end + 2].isalpha() and text[end + 1:end + 3] not in _KEYWORDS2
+            prose = after == b" " and text[end + 1:end + 2].isalpha() and text[end + 1:end + 3] not in _CODE_FOLLOWERS
             if not (before.isalnum() or before == b"_") and not (after.isalnum() or after == b"_") and not prose:
                 return True
             start = text.find(word, start + 1)
