@@ -115,24 +115,27 @@ def bench_corpus(label: str, corpus: Path, runs: int, skip: set[str], work: Path
     def clear() -> None:
         shutil.rmtree(cache, ignore_errors=True)
 
+    print("| tool | cold wall s | cold CPU s | cold peak MB | warm wall s | warm CPU s | gillint/peer cold wall |")
+    print("|---|---|---|---|---|---|---|", flush=True)
     cold = median_run(gillint_command(corpus, cache), work, runs, clear)
     warm = median_run(gillint_command(corpus, cache), work, runs)
-    rows.append({"corpus": label, "tool": "gillint", "cold": cold, "warm": warm})
+    rows.append(_row(label, "gillint", cold, warm, cold))
     for name, (cold_command, warm_command) in peers(corpus, cache).items():
         if name in skip:
             continue
         peer_runs = 1 if name in ("flake8", "fixit") else runs
         cold_peer = median_run(cold_command, work, peer_runs, clear)
         warm_peer = median_run(warm_command, work, runs) if warm_command else None
-        rows.append({"corpus": label, "tool": name, "cold": cold_peer, "warm": warm_peer})
-    print("| tool | cold wall s | cold CPU s | cold peak MB | warm wall s | warm CPU s | gillint/peer cold wall |")
-    print("|---|---|---|---|---|---|---|")
-    for row in rows:
-        warm_text = f"{row['warm'][0]:.2f} | {row['warm'][2]:.2f}" if row["warm"] else "- | -"
-        ratio = cold[0] / row["cold"][0]
-        print(f"| {row['tool']} | {row['cold'][0]:.2f} | {row['cold'][2]:.2f} | {row['cold'][1]:.0f} | "
-              f"{warm_text} | {ratio:.3f} |", flush=True)
+        rows.append(_row(label, name, cold_peer, warm_peer, cold))
     return rows
+
+
+def _row(label: str, name: str, cold: Measurement, warm: Optional[Measurement], gillint_cold: Measurement) -> dict:
+    """Print a table row as soon as it is measured (flake8 and Fixit take minutes)."""
+    warm_text = f"{warm[0]:.2f} | {warm[2]:.2f}" if warm else "- | -"
+    print(f"| {name} | {cold[0]:.2f} | {cold[2]:.2f} | {cold[1]:.0f} | {warm_text} | {gillint_cold[0] / cold[0]:.3f} |",
+          flush=True)
+    return {"corpus": label, "tool": name, "cold": cold, "warm": warm}
 
 
 def single_file(work: Path, runs: int) -> Measurement:
