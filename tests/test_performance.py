@@ -203,6 +203,6 @@ def test_cli_cache_lives_at_the_project_root(tmp_path: Path) -> None:
     assert gillint("--no-cache").returncode == 1
     assert not (tmp_path / ".gillint_cache").exists()
     first, second = gillint("--jobs", "2"), gillint()
-    assert first.returncode == second.returncode == 1 and first.stdout == second.stdout
+    assert first.returncode == second.returncode == 1 and b"GIL401" in first.stdout and first.stdout == second.stdout
     assert (tmp_path / ".gillint_cache" / ".gitignore").is_file()
     assert gillint("--jobs", "0").returncode == 2
