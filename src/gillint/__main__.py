@@ -4,4 +4,5 @@ import sys
 
 from gillint.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # pool workers may import this module under spawn
+    sys.exit(main())

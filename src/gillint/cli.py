@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from gillint import __version__
+from gillint.cache import CACHE_DIR_NAME
 from gillint.config import (
     CORE_OPTIONS,
     Config,
@@ -28,6 +29,7 @@ from gillint.discovery import SourceFile, discover
 from gillint.docs import documented, documented_for, render_rule_doc
 from gillint.engine import RunResult, lint
 from gillint.findings import Finding
+from gillint.parallel import default_jobs
 from gillint.project.importers import importers
 from gillint.report import FORMATS, ReportOptions
 from gillint.rules import all_rules
@@ -71,11 +73,29 @@ def build_parser() -> argparse.ArgumentParser:
                         help="leave out findings the verifier refuted (implies --verify)")
     verify.add_argument("--only-confirmed", action="store_true",
                         help="report only findings the verifier confirmed (implies --verify)")
+    speed = parser.add_argument_group("speed")
+    speed.add_argument("-j", "--jobs", type=_positive, default=None, metavar="N",
+                       help="processes to analyse with (default: the usable CPUs; 1: in this process)")
+    speed.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+    speed.add_argument("--cache-dir", metavar="DIR",
+                       help=f"where the cache lives (default: {CACHE_DIR_NAME}/ at the project root)")
+    speed.add_argument("--no-prefilter", action="store_true",
+                       help="analyse every file, not only those that mention threads or processes")
     parser.add_argument("--config", metavar="FILE", help="read [tool.gillint] from FILE")
     parser.add_argument("--version", action="version", version=f"gillint {__version__}")
     parser.add_argument("--list-rules", action="store_true", help="list the rules and exit")
     parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 def _comma_list(text: str) -> tuple[str, ...]:
@@ -92,7 +112,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return EXIT_ERROR
-    except Exception as error:  # noqa: BLE001 - report, never a traceback
+    except Exception as error:  # report, never a traceback
         print(f"gillint: internal error: {type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_ERROR
 
@@ -116,7 +136,9 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return EXIT_ERROR
     config = _configure(args)
     files, stdin_data = _files(args, config)
+    cache_dir = None if args.no_cache else Path(args.cache_dir) if args.cache_dir else config.root / CACHE_DIR_NAME
     result = lint(files, config, stdin_data=stdin_data, disable_noqa=args.disable_noqa,
+                  jobs=args.jobs or default_jobs(), prefilter=not args.no_prefilter, cache_dir=cache_dir,
                   context=_importer_context(files, args.paths, config))
     if args.verify or args.drop_refuted or args.only_confirmed:
         _verify(result, config, args)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 from dataclasses import dataclass, field, replace
-from fnmatch import fnmatch
+from fnmatch import fnmatch, translate
+from functools import lru_cache
 from pathlib import Path, PurePath
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
@@ -87,17 +90,32 @@ class Config:
 
     def is_excluded(self, path: Path) -> bool:
         """True when the file or any of its directories matches an exclude glob."""
-        patterns = (*self.exclude, *self.extend_exclude)
-        if not patterns:
+        pattern = _glob_pattern((*self.exclude, *self.extend_exclude))
+        if pattern is None:
             return False
-        names = [path.name, *(parent.name for parent in path.parents)]
-        forms = _path_forms(str(path), self.root)
-        return any(fnmatch(name, pattern) for pattern in patterns for name in names if name) or any(
-            fnmatch(form, pattern) for pattern in patterns for form in forms
-        )
+        if pattern.match(os.path.normcase(path.name)) or _excluded_directory(pattern, str(path.parent)):
+            return True
+        return any(pattern.match(os.path.normcase(form)) for form in _path_forms(str(path), self.root))
 
     def rule_setting(self, name: str) -> Any:
         return self.settings[name]
+
+
+@lru_cache(maxsize=64)
+def _glob_pattern(patterns: tuple[str, ...]) -> Optional[re.Pattern[str]]:
+    """One regular expression for a set of ``fnmatch`` globs (discovery tests every entry)."""
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{translate(os.path.normcase(p))})" for p in patterns))
+
+
+@lru_cache(maxsize=4096)
+def _excluded_directory(pattern: re.Pattern[str], directory: str) -> bool:
+    """Does the name of ``directory`` or of one of its parents match?"""
+    head, name = os.path.split(directory)
+    if name and pattern.match(os.path.normcase(name)):
+        return True
+    return bool(name) and head != directory and _excluded_directory(pattern, head)
 
 
 def _longest_prefix(code: str, prefixes: Iterable[str]) -> int:
@@ -108,10 +126,27 @@ def _path_forms(path: str, root: Path) -> list[str]:
     pure = PurePath(path)
     forms = [pure.as_posix()]
     try:
-        forms.append(Path(path).resolve().relative_to(root.resolve()).as_posix())
-    except (ValueError, OSError):
-        pass
+        resolved, anchor = real_path(str(path)), _real_directory(str(root))
+    except OSError:
+        return forms
+    if resolved == anchor:
+        forms.append(".")
+    elif resolved.startswith(anchor.rstrip(os.sep) + os.sep):
+        forms.append(PurePath(resolved[len(anchor.rstrip(os.sep)) + 1:]).as_posix())
     return forms
+
+
+def real_path(path: str) -> str:
+    """``os.path.realpath``, resolving each directory once (discovery asks for every file)."""
+    if os.path.islink(path):
+        return os.path.realpath(path)
+    directory, name = os.path.split(os.path.abspath(path))
+    return os.path.join(_real_directory(directory), name) if name else _real_directory(directory)
+
+
+@lru_cache(maxsize=4096)
+def _real_directory(directory: str) -> str:
+    return os.path.realpath(directory)
 
 
 def validate_codes(codes: Sequence[str], where: str) -> None:

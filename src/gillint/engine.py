@@ -7,19 +7,24 @@ project model. Files that cannot be read or parsed, and rules that fail on a fil
 
 from __future__ import annotations
 
+import ast
+import os
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence, Union
 
 import libcst as cst
 
-from gillint.config import Config
+from gillint import parallel, prefilter
+from gillint.cache import Cache, content_hash, fingerprint
+from gillint.config import Config, real_path
 from gillint.discovery import SourceFile
 from gillint.findings import Finding, analysis_error, sorted_findings
 from gillint.noqa import file_is_skipped, is_suppressed, noqa_lines
 from gillint.project import ModuleInfo, Project
-from gillint.project.sources import SourceError, decode_source, read_source
+from gillint.project.sources import SourceError, decode_source, read_bytes, read_source
 from gillint.rules import Rule, all_rules
 from gillint.rules.base import Report, RuleContext
 
@@ -33,7 +38,7 @@ class RunResult:
 
     findings: list[Finding]
     files: int
-    #: Findings hidden by ``# noqa``, per code.
+    #: Findings hidden by noqa comments, per code.
     suppressed: Counter[str] = field(default_factory=Counter)
     #: Verdicts of ``--verify`` by finding (empty without it). Reporters render
     #: ``verifications[finding].to_dict()`` as the finding's ``verification`` object.
@@ -43,20 +48,16 @@ class RunResult:
 class Analyzer:
     """Lints files against one project model. Not thread-safe: one per worker."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, project: Optional[Project] = None) -> None:
         self.config = config
-        self.project = Project()
+        self.project = project if project is not None else Project()
         self.rules: list[Rule] = [cls() for cls in all_rules() if config.is_enabled(cls.code)]
         self.context = RuleContext(self.project, config.settings)
 
     def load(self, file: SourceFile, data: Union[bytes, str, None] = None) -> ModuleInfo | Finding:
         """Parse and index a file (or ``data``, its content as bytes or text); ``GIL000`` when that fails."""
         try:
-            if data is None:
-                source = read_source(file.path)
-            else:
-                source = data if isinstance(data, str) else decode_source(data)
-            return self.project.add_module(file.path, file.display, source)
+            return self.project.add_module(file.path, file.display, _source(file, data))
         except SourceError as error:
             return analysis_error(file.display, str(error))
         except cst.ParserSyntaxError as error:
@@ -68,6 +69,24 @@ class Analyzer:
         except (ValueError, MemoryError) as error:
             return analysis_error(file.display, f"cannot parse: {error}")
 
+    @staticmethod
+    def check_syntax(file: SourceFile, data: Union[bytes, str, None] = None) -> Optional[Finding]:
+        """The cheap check of a file the prefilter skipped: can it be read, decoded and parsed by ``ast``?"""
+        try:
+            source = _source(file, data)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # SyntaxWarning: not our business
+                ast.parse(source, file.display)
+        except SourceError as error:
+            return analysis_error(file.display, str(error))
+        except SyntaxError as error:
+            return analysis_error(file.display, f"syntax error: {error.msg}", error.lineno or 1, error.offset or 1)
+        except RecursionError:
+            return analysis_error(file.display, "code is nested too deeply to analyse")
+        except (ValueError, MemoryError) as error:
+            return analysis_error(file.display, f"cannot parse: {error}")
+        return None
+
     def check(self, module: ModuleInfo) -> list[Finding]:
         """Run every enabled rule on ``module``; a failing rule becomes a ``GIL000`` finding."""
         findings: list[Finding] = []
@@ -77,11 +96,18 @@ class Analyzer:
                     findings.append(_finding(rule, report, module))
             except RecursionError:
                 findings.append(analysis_error(module.display_path, f"{rule.code} gave up: code nested too deeply"))
-            except Exception as error:  # noqa: BLE001 - one rule's bug must not stop the run
+            except Exception as error:  # one rule's bug must not stop the run
                 findings.append(analysis_error(
                     module.display_path, f"internal error in {rule.code} ({type(error).__name__}: {error})"
                 ))
         return findings
+
+
+def _source(file: SourceFile, data: Union[bytes, str, None]) -> str:
+    """The text of a file: given as text, given as bytes (decoded as Python would), or read."""
+    if data is None:
+        return read_source(file.path)
+    return data if isinstance(data, str) else decode_source(data)
 
 
 def _finding(rule: Rule, report: Report, module: ModuleInfo) -> Finding:
@@ -106,48 +132,167 @@ def lint(
     config: Config,
     stdin_data: Union[bytes, str, None] = None,
     disable_noqa: bool = False,
-    context: Iterable[SourceFile] = (),
+    *,
+    jobs: int = 1,
+    prefilter: bool = True,
+    cache_dir: Optional[Path] = None,
+    start_method: Optional[str] = None,
+    context: Sequence[SourceFile] = (),
 ) -> RunResult:
     """Lint ``files`` (``stdin_data`` is the content of the single file read from stdin or an editor).
 
-    ``context`` files are checked too, only for the findings they reveal in ``files`` (a dispatch in
+    Only files the prefilter chooses are analysed up front (``prefilter=False``: all of them); the
+    others are only checked to be readable and syntactically valid (``ast``), so that they still
+    report ``GIL000``. ``jobs`` processes share the work (``start_method``: the multiprocessing
+    start method, default the platform's); ``cache_dir`` enables the content cache (not for stdin).
+
+    ``context`` files are analysed too, only for the findings they reveal in ``files`` (a dispatch in
     an importer that makes a function of ``files`` run on threads); their own findings are dropped.
     """
-    analyzer = Analyzer(config)
     files = list(files)
-    raw: list[Finding] = []
-    modules: list[ModuleInfo] = []
-    for file in files:
-        loaded = analyzer.load(file, stdin_data)
-        if isinstance(loaded, Finding):
-            raw.append(loaded)
-        else:
-            modules.append(loaded)
-    for module in modules:
-        raw.extend(analyzer.check(module))
-    lines = {module.display_path: module.lines for module in modules}
-    for file in context:
-        loaded = analyzer.load(file)
-        if not isinstance(loaded, Finding):
-            raw.extend(finding for finding in analyzer.check(loaded) if finding.path in lines)
-    return _filter(raw, lines, config, disable_noqa, len(files))
+    run = _Run([*files, *context], config, stdin_data, cache_dir, prefilter)
+    raw = run.analyse(jobs, start_method)
+    return _filter(raw, run.lines_of, {file.display for file in files}, config, disable_noqa, len(files))
+
+
+class _Run:
+    """The files of one run: their contents (read only when needed), hashes, and cached results."""
+
+    def __init__(self, files: list[SourceFile], config: Config, stdin_data: Union[bytes, str, None],
+                 cache_dir: Optional[Path], use_prefilter: bool) -> None:
+        self.files = files
+        self.config = config
+        #: The content of ``files[0]`` when it comes from stdin or an editor (other files are read).
+        self.stdin_data = stdin_data
+        self.real = [file.display if self._is_stdin(index) else real_path(str(file.path))
+                     for index, file in enumerate(files)]
+        self.displays = dict(zip(self.real, (file.display for file in files)))
+        namer = prefilter.ModuleNamer()
+        roots = dict.fromkeys(str(namer.name(Path(real))[1]) for real in self.real)
+        self.search_roots = tuple(roots)
+        self.cache: Optional[Cache] = None
+        if cache_dir is not None and stdin_data is None:
+            self.cache = Cache(cache_dir, fingerprint({
+                "rules": [rule.code for rule in all_rules() if config.is_enabled(rule.code)],
+                "settings": sorted(config.settings.items()), "prefilter": use_prefilter,
+            }))
+        self.contents: list[Optional[bytes]] = [None] * len(files)
+        self.hashes: list[Optional[str]] = [None] * len(files)
+        self.errors: dict[int, Finding] = {}
+        for index in range(len(files)):
+            if self.cache is None or self._cached_hash(index) is None:
+                self._read(index)
+        self.chosen = self._choose() if use_prefilter else [index not in self.errors for index in range(len(files))]
+
+    def _is_stdin(self, index: int) -> bool:
+        return index == 0 and self.stdin_data is not None
+
+    def _cached_hash(self, index: int) -> Optional[str]:
+        assert self.cache is not None
+        self.hashes[index] = self.cache.known_hash(self.real[index])
+        return self.hashes[index]
+
+    def _read(self, index: int) -> Optional[bytes]:
+        if self.contents[index] is None and index not in self.errors:
+            try:
+                if self._is_stdin(index):
+                    data = self.stdin_data if isinstance(self.stdin_data, bytes) else str(self.stdin_data).encode()
+                else:
+                    data = read_bytes(self.files[index].path)
+            except SourceError as error:
+                self.errors[index] = analysis_error(self.files[index].display, str(error))
+                return None
+            self.contents[index] = data
+            if self.cache is not None:
+                self.hashes[index] = self.cache.remember(self.real[index], data)
+        return self.contents[index]
+
+    def _choose(self) -> list[bool]:
+        """The prefilter's verdicts (reused from the cache when no file changed)."""
+        digest = None
+        if self.cache is not None and not self.errors:
+            digest = content_hash("\n".join(f"{r}\0{h}" for r, h in zip(self.real, self.hashes)).encode())
+            chosen = self.cache.chosen(digest)
+            if chosen is not None:
+                names = set(chosen)
+                return [real in names for real in self.real]
+        contents = [self._read(index) for index in range(len(self.files))]
+        paths = [Path(real) for real in self.real]
+        verdicts = prefilter.select(paths, contents, prefilter.keywords(self.config.settings))
+        verdicts = [verdict and index not in self.errors for index, verdict in enumerate(verdicts)]
+        if self.cache is not None and digest is not None:
+            self.cache.set_chosen(digest, [real for real, verdict in zip(self.real, verdicts) if verdict])
+        return verdicts
+
+    def analyse(self, jobs: int, start_method: Optional[str]) -> list[Finding]:
+        """Raw findings of every chosen file: from the cache, or analysed (then cached)."""
+        raw: list[Finding] = list(self.errors.values())
+        # What else an entry's findings depend on: a syntax check (the prefilter skipped the file)
+        # on nothing; an analysis on where imports are searched.
+        kinds = {True: "analysis:" + "\n".join(self.search_roots), False: "syntax-check"}
+        tasks: list[parallel.Task] = []
+        for index, chosen in enumerate(self.chosen):
+            if index in self.errors:
+                continue
+            real, digest = self.real[index], self.hashes[index]
+            cached = None
+            if self.cache is not None and digest is not None:
+                cached = self.cache.findings(real, digest, kinds[chosen], self.displays)
+            if cached is not None:
+                raw.extend(cached)
+                continue
+            size = len(self.contents[index] or b"") or _size(real)
+            tasks.append(parallel.Task(index, str(self.files[index].path), self.files[index].display,
+                                       size if chosen else size // parallel.SYNTAX_CHECK_DISCOUNT, chosen,
+                                       self.stdin_data if self._is_stdin(index) else None))
+        displays = tuple(self.displays.items()) if self.stdin_data is None else ()
+        chunk_list = [parallel.Chunk(self.config, self.search_roots, displays, tuple(chunk))
+                      for chunk in parallel.chunks(tasks)]
+        for result in parallel.run(chunk_list, jobs, start_method):
+            raw.extend(result.findings)
+            digest = self.hashes[result.index]
+            if self.cache is not None and digest is not None:
+                self.cache.store(self.real[result.index], digest, kinds[self.chosen[result.index]], result.findings,
+                                 result.dependencies, self.displays)
+        if self.cache is not None:
+            self.cache.save()
+        return raw
+
+    def lines_of(self, display: str) -> list[str]:
+        """The source lines of a linted file (for ``# noqa``); read only for files with findings."""
+        index = next((i for i, file in enumerate(self.files) if file.display == display), None)
+        if index is not None and self._is_stdin(index) and isinstance(self.stdin_data, str):
+            return self.stdin_data.splitlines()
+        data = self._read(index) if index is not None else None
+        try:
+            return decode_source(data).splitlines() if data is not None else []
+        except SourceError:
+            return []
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def _filter(
-    raw: Sequence[Finding], lines: dict[str, list[str]], config: Config, disable_noqa: bool, file_count: int
+    raw: Sequence[Finding], lines_of: Callable[[str], list[str]], linted: set[str], config: Config,
+    disable_noqa: bool, file_count: int,
 ) -> RunResult:
     """Keep findings in linted files that the configuration enables and no ``# noqa`` hides."""
     kept: list[Finding] = []
     suppressed: Counter[str] = Counter()
     noqa_by_path: dict[str, Optional[dict[int, str]]] = {}
     for finding in sorted_findings(list(raw)):
-        if finding.path not in lines and not finding.is_analysis_error:
+        if finding.path not in linted and not finding.is_analysis_error:
             continue  # in a module loaded only to follow an import
         if not config.is_enabled(finding.code, config.ignored_for(finding.path)):
             continue
         if not disable_noqa:
             if finding.path not in noqa_by_path:
-                source_lines = lines.get(finding.path, [])
+                source_lines = lines_of(finding.path) if finding.path in linted else []
                 noqa_by_path[finding.path] = None if file_is_skipped(source_lines) else noqa_lines(source_lines)
             noqa = noqa_by_path[finding.path]
             if noqa is None or is_suppressed(finding.code, noqa.get(finding.line, "")):
@@ -157,7 +302,8 @@ def _filter(
     return RunResult(kept, file_count, suppressed)
 
 
-def lint_source(source: str, path: str = "<string>.py", config: Optional[Config] = None) -> list[Finding]:
+def lint_source(source: str, path: str = "<string>.py", config: Optional[Config] = None,
+                prefilter: bool = True) -> list[Finding]:
     """Lint one piece of source code (used by tests and the flake8 plugin)."""
     file = SourceFile(Path(path), path)
-    return lint([file], config or Config(), stdin_data=source).findings
+    return lint([file], config or Config(), stdin_data=source.encode("utf-8"), prefilter=prefilter).findings

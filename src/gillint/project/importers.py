@@ -1,5 +1,8 @@
 """Which project files import a module, found by a text scan of its import root.
 
+Only used when an enabled rule ``reports_in_other_modules`` (GIL301), and only for import roots of
+at most :data:`MAX_SCANNED_FILES` files.
+
 flake8 hands gillint one file at a time, but a finding can sit in a module whose code only runs on
 threads or in processes because another module dispatches it (GIL301 reports the mutation in
 ``state.py`` that ``server.py`` hands to threads). Checking a file together with the modules that
@@ -20,6 +23,7 @@ from pathlib import Path
 from gillint.config import Config
 from gillint.discovery import discover
 from gillint.project.sources import module_name_for
+from gillint.rules import all_rules
 
 #: ``import a.b, c as d`` and ``from .a import (b, c)``: the names an import statement mentions.
 _IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+)?import[ \t]+(\([^)]*\)|[^\n]*)", re.MULTILINE)
@@ -32,6 +36,9 @@ _DISPATCH_HINT = re.compile(
 )
 #: Files larger than this are not scanned (generated code, data): they are not importers worth parsing.
 _MAX_BYTES = 1_000_000
+#: An import root with more files than this is not scanned at all (a home directory, /tmp, a whole
+#: interpreter's library): the scan would cost more than the findings it could reveal.
+MAX_SCANNED_FILES = 3_000
 
 
 def importers(path: Path, config: Config, limit: int = 8, depth: int = 3) -> list[Path]:
@@ -40,7 +47,9 @@ def importers(path: Path, config: Config, limit: int = 8, depth: int = 3) -> lis
 
     Files ``config`` excludes are not scanned.
     """
-    if limit <= 0:
+    if limit <= 0 or not any(
+        rule.reports_in_other_modules for rule in all_rules() if config.is_enabled(rule.code)
+    ):
         return []
     resolved = path.resolve()
     name, _, root = module_name_for(resolved)
@@ -69,7 +78,9 @@ def _index(root: Path, exclude: tuple[str, ...], config_root: Path) -> tuple[tup
     """Every ``.py`` file under ``root``: the words of its imports, whether it may dispatch (once per process)."""
     config = Config(exclude=exclude, extend_exclude=(), root=config_root)
     entries = []
-    for file in discover([str(root)], config):
+    for count, file in enumerate(discover([str(root)], config)):
+        if count >= MAX_SCANNED_FILES:
+            return ()
         try:
             if file.path.stat().st_size > _MAX_BYTES:
                 continue

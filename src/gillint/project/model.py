@@ -83,6 +83,8 @@ class Project:
         self._by_path: dict[Path, ModuleInfo] = {}
         self._memo: dict[tuple[str, int], object] = {}
         self._in_progress: set[tuple[str, int]] = set()
+        #: How findings name files that are loaded lazily but were also given to lint (resolved path -> display).
+        self.display_paths: dict[Path, str] = {}
         for root in search_roots:
             self.add_search_root(root)
 
@@ -127,7 +129,9 @@ class Project:
             return self._by_path[resolved]
         try:
             source = read_source(resolved)
-            module = ModuleInfo.build(resolved, _display_path(path), name, is_package, source)
+            module = ModuleInfo.build(
+                resolved, self.display_paths.get(resolved, _display_path(path)), name, is_package, source
+            )
         except (SourceError, cst.ParserSyntaxError, RecursionError, ValueError):
             return None
         self._by_path[resolved] = module

@@ -31,14 +31,17 @@ def decode_source(data: bytes) -> str:
     return text[1:] if text.startswith("\ufeff") else text
 
 
-def read_source(path: Path) -> str:
+def read_bytes(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except IsADirectoryError:
         raise SourceError("is a directory") from None
     except OSError as error:
         raise SourceError(error.strerror or str(error)) from None
-    return decode_source(data)
+
+
+def read_source(path: Path) -> str:
+    return decode_source(read_bytes(path))
 
 
 def module_name_for(path: Path) -> tuple[str, bool, Path]:

@@ -58,6 +58,10 @@ class Rule:
     doc: ClassVar[RuleDoc]
     #: Settings this rule reads; available in ``[tool.gillint]`` and on the command line.
     options: ClassVar[tuple[Option, ...]] = ()
+    #: True when a finding can land in a module other than the one that reveals it (GIL301 reports a
+    #: mutation in the module of a function that another module runs on threads). Checking a file
+    #: alone then needs the modules that import it (``project/importers.py``).
+    reports_in_other_modules: ClassVar[bool] = False
 
     def check(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:
         """Yield a :class:`Report` for each problem found in ``module``."""

@@ -102,7 +102,7 @@ class SourceModule:
     def load(cls, path: Path) -> SourceModule:
         try:
             tree = cst.parse_module(read_source(path))
-        except Exception as error:  # noqa: BLE001 - any reason is a skip reason
+        except Exception as error:  # any reason is a skip reason
             raise ExtractionError(f"cannot re-read {path}: {error}") from None
         wrapper = cst.MetadataWrapper(tree, unsafe_skip_copy=True)
         positions = wrapper.resolve(PositionProvider)

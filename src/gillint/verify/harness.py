@@ -37,7 +37,7 @@ def main() -> None:
     result: dict[str, Any] = {"python": _python(), "cpus": _cpus()}
     try:
         result.update(PROBES[spec["probe"]](spec))
-    except BaseException as error:  # noqa: BLE001 - every failure is a result, never a hang
+    except BaseException as error:  # every failure is a result, never a hang
         result.update(outcome="error", error=_describe(error), traceback=traceback.format_exc(limit=6))
     with open(RESULT_FILE + ".tmp", "w", encoding="utf-8") as handle:
         json.dump(result, handle)
@@ -275,7 +275,7 @@ def probe_pickle(spec: dict[str, Any]) -> dict[str, Any]:
         else:
             child = SPAWN.Process(target=_receive, args=(value,), daemon=True)
         child.start()
-    except BaseException as error:  # noqa: BLE001 - the pickling error IS the result
+    except BaseException as error:  # the pickling error IS the result
         return {"outcome": "unpicklable", "type": described, "error_type": type(error).__name__,
                 "error": str(error)}
     child.join(30)

@@ -1,0 +1,180 @@
+"""A content cache like ruff's: a file's findings are reused while nothing they depend on changed.
+
+One JSON file per effective configuration (gillint version, Python version, enabled rules, rule
+settings, prefilter on/off) under ``.gillint_cache/`` at the project root. It holds:
+
+- ``files``: ``path -> [mtime_ns, size, hash]`` of every file seen, so an unchanged file is not
+  even read (size and nanosecond mtime equal: same content, as ruff assumes);
+- ``prefilter``: the digest of every linted ``(path, hash)`` and the files the prefilter chose,
+  reused when no linted file changed;
+- ``entries``: ``path -> {hash, kind, deps: [[path, hash, display], ...], findings}``: the raw
+  findings (before ``# noqa`` and per-file ignores) of a file. ``kind`` says whether it was
+  analysed (and with which import search roots) or only syntax-checked (the prefilter skipped it).
+  An entry is valid while its file's hash, its kind and every dependency's hash and display name are
+  unchanged: when ``kernels.py`` changes, ``runner.py``'s finding that came from it is recomputed.
+
+Unreadable, corrupt or foreign cache files are ignored; writes are atomic (a temporary file
+renamed into place). This module imports nothing heavy: it is the warm path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+from gillint import __version__
+from gillint.findings import Finding, Severity
+
+CACHE_DIR_NAME = ".gillint_cache"
+FORMAT = 1
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def fingerprint(parts: Mapping[str, Any]) -> str:
+    """A short digest of the facts a cached result depends on besides file contents."""
+    key = {"gillint": __version__, "python": sys.version, "format": FORMAT, **parts}
+    return content_hash(json.dumps(key, sort_keys=True, default=repr).encode("utf-8"))[:20]
+
+
+class Cache:
+    """The cache of one configuration; load it, ask it, tell it, then :meth:`save`."""
+
+    def __init__(self, directory: Path, key: str) -> None:
+        self.directory = directory
+        self.path = directory / f"run-{key}.json"
+        self.files: dict[str, list[Any]] = {}
+        self.prefilter: dict[str, Any] = {}
+        self.entries: dict[str, dict[str, Any]] = {}
+        self._dirty = False
+        self._hashes: dict[str, Optional[str]] = {}
+        self._load()
+
+    def _load(self) -> None:
+        try:
+            data = json.loads(self.path.read_bytes())
+        except (OSError, ValueError):
+            return
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            return
+        for name in ("files", "prefilter", "entries"):
+            value = data.get(name)
+            if isinstance(value, dict):
+                setattr(self, name, value)
+
+    # -- file contents --------------------------------------------------------------------------
+
+    def known_hash(self, path: str) -> Optional[str]:
+        """The content hash of ``path`` when its size and mtime match the last run's (no read)."""
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        record = self.files.get(path)
+        if isinstance(record, list) and len(record) == 3 and record[:2] == [info.st_mtime_ns, info.st_size]:
+            return record[2] if isinstance(record[2], str) else None
+        return None
+
+    def remember(self, path: str, data: bytes) -> str:
+        """Record the content of ``path`` just read; returns its hash."""
+        digest = content_hash(data)
+        try:
+            info = os.stat(path)
+        except OSError:
+            return digest
+        record = [info.st_mtime_ns, info.st_size, digest]
+        if self.files.get(path) != record:
+            self.files[path] = record
+            self._dirty = True
+        self._hashes[path] = digest
+        return digest
+
+    def current_hash(self, path: str) -> Optional[str]:
+        """The hash of ``path`` now (stat fast path, else read); None when it cannot be read."""
+        if path not in self._hashes:
+            digest = self.known_hash(path)
+            if digest is None:
+                try:
+                    with open(path, "rb") as handle:
+                        digest = self.remember(path, handle.read())
+                except OSError:
+                    digest = None
+            self._hashes[path] = digest
+        return self._hashes[path]
+
+    # -- prefilter ----------------------------------------------------------------------------------
+
+    def chosen(self, digest: str) -> Optional[list[str]]:
+        if self.prefilter.get("digest") == digest and isinstance(self.prefilter.get("chosen"), list):
+            return self.prefilter["chosen"]
+        return None
+
+    def set_chosen(self, digest: str, chosen: list[str]) -> None:
+        if self.chosen(digest) != chosen:
+            self.prefilter = {"digest": digest, "chosen": chosen}
+            self._dirty = True
+
+    # -- findings -----------------------------------------------------------------------------------
+
+    def findings(self, path: str, digest: str, kind: str, displays: Mapping[str, str]) -> Optional[list[Finding]]:
+        """The cached raw findings of ``path`` if it and everything it used are unchanged."""
+        entry = self.entries.get(path)
+        if not isinstance(entry, dict) or entry.get("hash") != digest or entry.get("kind") != kind:
+            return None
+        try:
+            for dep_path, dep_hash, dep_display in entry["deps"]:
+                if self.current_hash(dep_path) != dep_hash or displays.get(dep_path, dep_path) != dep_display:
+                    return None
+            return [_finding(item) for item in entry["findings"]]
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def store(self, path: str, digest: str, kind: str, findings: Iterable[Finding],
+              dependencies: Sequence[str], displays: Mapping[str, str]) -> None:
+        deps = []
+        for dep in dependencies:
+            dep_hash = self.current_hash(dep)
+            if dep_hash is None:
+                return  # a dependency vanished: do not cache a result that cannot be validated
+            deps.append([dep, dep_hash, displays.get(dep, dep)])
+        self.entries[path] = {"hash": digest, "kind": kind, "deps": deps,
+                              "findings": [finding.to_dict() for finding in findings]}
+        self._dirty = True
+
+    def save(self) -> None:
+        """Write atomically; a cache that cannot be written is silently skipped."""
+        if not self._dirty:
+            return
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            ignore = self.directory / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("# Created by gillint: the cache is not part of the project.\n*\n")
+            data = {"format": FORMAT, "files": self.files, "prefilter": self.prefilter, "entries": self.entries}
+            handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as out:
+                    json.dump(data, out, separators=(",", ":"))
+                os.replace(temporary, self.path)
+            except BaseException:
+                os.unlink(temporary)
+                raise
+        except OSError:
+            pass
+        self._dirty = False
+
+
+def _finding(item: Mapping[str, Any]) -> Finding:
+    return Finding(
+        path=item["path"], line=int(item["line"]), column=int(item["column"]),
+        end_line=int(item["end_line"]), end_column=int(item["end_column"]), code=item["code"],
+        name=item["name"], message=item["message"], severity=Severity(item["severity"]),
+        evidence=item.get("evidence") or {},
+    )

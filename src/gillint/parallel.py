@@ -1,0 +1,175 @@
+"""Analysing files in chunks, in-process or on a process pool, with identical results.
+
+Files to analyse are cut into chunks deterministically (in order, bounded by bytes); each chunk
+is analysed by a fresh :class:`~gillint.engine.Analyzer` whichever process runs it, so a chunk's
+findings never depend on ``--jobs``. A fresh analyzer per chunk also bounds memory: libcst trees
+cost about 3 MB per thousand lines. Each root file's result records the modules its analysis
+used (its dependencies) so the cache can invalidate it when one of them changes.
+
+The worker function is module-level (picklable) and the pool is created only when a run asks
+for it, never at import: this works under the spawn start method.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Optional, Sequence, TypeVar, Union
+
+import libcst as cst
+
+from gillint.config import Config
+from gillint.findings import Finding
+from gillint.project import ModuleInfo, Project
+
+T = TypeVar("T")
+
+#: Source bytes per chunk: about 40k lines, 120 MB of syntax trees plus what they import.
+CHUNK_BYTES = 1_500_000
+#: ``ast.parse`` is about ten times cheaper than libcst's parse plus gillint's index.
+SYNTAX_CHECK_DISCOUNT = 10
+
+
+def default_jobs() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class Task:
+    """A root file to analyse (``data`` only for stdin; workers read files themselves)."""
+
+    index: int
+    path: str
+    display: str
+    #: Weight for cutting chunks: bytes to analyse (a syntax check counts a tenth).
+    size: int
+    #: False: only check that it parses (the prefilter skipped it).
+    analyse: bool = True
+    data: Union[bytes, str, None] = None
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """What one worker call analyses, with everything it needs (picklable)."""
+
+    config: Config
+    search_roots: tuple[str, ...]
+    display_paths: tuple[tuple[str, str], ...]
+    tasks: tuple[Task, ...]
+
+
+@dataclass(frozen=True)
+class RootResult:
+    """A root file's raw findings and the resolved paths of the other modules its analysis used."""
+
+    index: int
+    findings: tuple[Finding, ...]
+    dependencies: tuple[str, ...]
+
+
+def chunks(tasks: Sequence[Task], limit: Optional[int] = None) -> list[list[Task]]:
+    """Cut ``tasks`` in order into runs of at most ``limit`` bytes (at least one task each)."""
+    limit = CHUNK_BYTES if limit is None else limit
+    found: list[list[Task]] = []
+    size = 0
+    for task in tasks:
+        if not found or size + task.size > limit:
+            found.append([])
+            size = 0
+        found[-1].append(task)
+        size += task.size
+    return found
+
+
+def run(chunk_list: Sequence[Chunk], jobs: int, start_method: Optional[str] = None) -> Iterator[RootResult]:
+    """Analyse every chunk, on ``jobs`` processes when there is more than one chunk."""
+    workers = min(jobs, len(chunk_list))
+    if workers <= 1:
+        for chunk in chunk_list:
+            yield from analyse_chunk(chunk)
+        return
+    context = multiprocessing.get_context(start_method)
+    with context.Pool(workers) as pool:
+        for results in pool.imap(analyse_chunk, chunk_list):
+            yield from results
+
+
+def analyse_chunk(chunk: Chunk) -> list[RootResult]:
+    """The worker: a fresh analyzer loads the chunk's files, then checks each one."""
+    from gillint.discovery import SourceFile
+    from gillint.engine import Analyzer
+
+    project = TrackingProject([Path(root) for root in chunk.search_roots])
+    project.display_paths.update((Path(path), display) for path, display in chunk.display_paths)
+    analyzer = Analyzer(chunk.config, project)
+    results = []
+    loaded: list[tuple[Task, ModuleInfo | Finding]] = []
+    for task in chunk.tasks:
+        file = SourceFile(Path(task.path), task.display)
+        if task.analyse:
+            loaded.append((task, analyzer.load(file, task.data)))
+        else:
+            error = analyzer.check_syntax(file, task.data)
+            results.append(RootResult(task.index, (error,) if error else (), ()))
+    for task, module in loaded:
+        if isinstance(module, Finding):
+            results.append(RootResult(task.index, (module,), ()))
+            continue
+        used = project.tracking(lambda module=module: analyzer.check(module))  # type: ignore[misc]
+        findings, paths = used
+        paths.discard(module.path)
+        results.append(RootResult(task.index, tuple(findings), tuple(sorted(str(p) for p in paths))))
+    return results
+
+
+class TrackingProject(Project):
+    """A project that records which modules an analysis used, through memoised facts too.
+
+    A fact memoised while checking one file (a function's summary) may have loaded modules;
+    another file that reuses the fact depends on them as well, so each memo remembers the
+    modules its computation used and replays them on every hit.
+    """
+
+    def __init__(self, search_roots: Sequence[Path] = ()) -> None:
+        super().__init__(search_roots)
+        self._frames: list[set[Path]] = []
+        self._memo_uses: dict[tuple[str, int], set[Path]] = {}
+
+    def tracking(self, work: Callable[[], T]) -> tuple[T, set[Path]]:
+        """Run ``work`` and return its result with the paths of the modules it used."""
+        self._frames.append(set())
+        try:
+            result = work()
+        finally:
+            used = self._frames.pop()
+        return result, used
+
+    def module(self, name: str) -> Optional[ModuleInfo]:
+        found = super().module(name)
+        if found is not None:
+            self._use({found.path})
+        return found
+
+    def memo(self, kind: str, node: cst.CSTNode, compute: Callable[[], T], on_cycle: T) -> T:
+        key = (kind, id(node))
+        if key in self._memo_uses:
+            self._use(self._memo_uses[key])
+            return super().memo(kind, node, compute, on_cycle)
+
+        def tracked() -> T:
+            result, used = self.tracking(compute)
+            self._memo_uses[key] = used
+            self._use(used)
+            return result
+
+        return super().memo(kind, node, tracked, on_cycle)
+
+    def _use(self, paths: set[Path]) -> None:
+        if self._frames:
+            self._frames[-1].update(paths)
