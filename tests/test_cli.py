@@ -176,5 +176,8 @@ def test_examples() -> None:
     result = gillint("--format", "json", "--select", "GIL401", str(EXAMPLES))
     paths = {Path(f["path"]).name for f in json.loads(result.stdout)["findings"]}
     assert paths == {"unguarded_pool.py"}
+    result = gillint("--format", "json", "--select", "GIL301", str(EXAMPLES))
+    races = [(Path(f["path"]).name, f["line"]) for f in json.loads(result.stdout)["findings"]]
+    assert races == [("shared_counter.py", 10)]  # hits += 1
     clean = gillint(str(EXAMPLES / "good_processes.py"), str(EXAMPLES / "good_io_threads.py"))
     assert clean.returncode == 0, clean.stdout

@@ -1,0 +1,158 @@
+"""GIL301 unguarded-shared-mutation: read-modify-write or check-then-act on state threads share."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from gillint.findings import Severity
+from gillint.project import ModuleInfo
+from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
+from gillint.sync import CHECK_THEN_ACT, RMW, Mutation, function_facts
+from gillint.threads import ThreadedFunction, shared_state, threaded_functions
+
+_MAX_SHOWN = 60
+
+_CONSEQUENCE = {
+    RMW: "is a read-modify-write of {shared}",
+    CHECK_THEN_ACT: "acts on an earlier check of {shared}",
+    "racing writes": "writes the same keys of {shared}",
+}
+_OUTCOME = {
+    RMW: "updates can be lost",
+    CHECK_THEN_ACT: "two threads can both pass the check",
+    "racing writes": "the final content depends on which thread writes last",
+}
+
+
+class UnguardedSharedMutation(Rule):
+    code = "GIL301"
+    name = "unguarded-shared-mutation"
+    summary = "Shared state is read-modified-written or checked-then-set by several threads without a lock."
+    severity = Severity.WARNING
+    doc = RuleDoc(
+        what_it_does="""
+Finds statements in code that runs on several threads at once which update shared state in more
+than one step without holding a lock:
+
+- **read-modify-write**: `counter += 1`, `x = x + 1`, `d[k] = d.get(k, 0) + 1`, `totals[k] += n`,
+  `Counter.update(...)`;
+- **check-then-act**: `if k not in cache: cache[k] = build(k)`, `if self._inst is None:
+  self._inst = ...` (also double-checked locking whose second check is missing);
+- **racing writes**: every thread writing `shared[i]` for the same `range(...)` of keys.
+
+Shared state is a module global written through `global`, a variable of the function that starts
+the threads written through `nonlocal` or mutated in place by a closure, a module-level container or
+instance (also imported from another module), a class attribute, `self.x` of a bound method handed
+to several threads (`target=self.work` in a loop, `pool.map(self.work, ...)`), and an argument
+every thread receives (`args=(stats,)` in a loop).
+
+Threaded code is every function given to `threading.Thread`, a `Thread` subclass's `run`, thread
+pools (`ThreadPoolExecutor`, `multiprocessing.dummy`, `ThreadPool`), `asyncio.to_thread` and
+`run_in_executor`, plus the project functions those call, across modules. It runs on several
+threads when it is dispatched in a loop or comprehension, to a pool's `map`, at two or more
+places, or when the starting code calls it itself before joining.
+""",
+        why_bad="""
+`counter += 1` is three steps: read `counter`, add one, store the result. The GIL makes each
+bytecode atomic, not the sequence: a thread switch between the read and the store makes another
+thread's update disappear. `if key not in cache: cache[key] = build()` lets two threads both see the
+key missing and both build. Free-threaded Python (3.13t, 3.14t) runs the threads in parallel and
+loses updates all the time.
+
+A passing stress test proves nothing. Since CPython 3.10 the interpreter switches threads only at
+a few points (backward jumps, calls), so `counter += 1` from 4 threads x 20,000 iterations gives
+80,000 every time on 3.11-3.13, while 3.8 loses more than half of the updates. Forcing preemption
+inside the statement (opcode-level tracing) loses updates on 3.11-3.13 too: the race is in the
+code, the interpreter only hides it.
+""",
+        example="""
+import threading
+
+hits = 0
+
+def record(n):
+    global hits
+    for _ in range(n):
+        hits += 1
+
+threads = [threading.Thread(target=record, args=(1000,)) for _ in range(4)]
+""",
+        use_instead="""
+import threading
+
+hits = 0
+hits_lock = threading.Lock()
+
+def record(n):
+    global hits
+    for _ in range(n):
+        with hits_lock:
+            hits += 1
+
+threads = [threading.Thread(target=record, args=(1000,)) for _ in range(4)]
+""",
+        known_problems="""
+- A `with` statement on an object gillint cannot identify (a parameter, an attribute set
+  elsewhere) is assumed to hold a lock; only objects known to be something else (files,
+  executors, sockets, `contextlib` helpers...) are not. A decorator whose name mentions a lock
+  (`@synchronized`) also counts. This misses races but never reports locked code.
+- `container[key]` updates where `key` is a parameter of the function are assumed to touch a
+  per-thread slot (`out[i] += v` with each thread's own `i`), even when two threads could pass the
+  same key.
+- Only threads gillint sees being started count: a function run by one thread while the main
+  thread (or a thread started elsewhere) mutates the same state is not reported, nor is code that
+  runs on threads started by a framework (web servers, GUI toolkits, `socketserver`).
+- Calls are followed through project functions only (5 calls deep); callbacks and calls through
+  `getattr` are not.
+- An object shared through a parameter is recognised only for the dispatched function itself.
+""",
+        references=(
+            "[threading: Lock objects](https://docs.python.org/3/library/threading.html#lock-objects)",
+            "[Python FAQ: what kinds of global value mutation are thread-safe?]"
+            "(https://docs.python.org/3/faq/library.html#what-kinds-of-global-value-mutation-are-thread-safe)",
+            "[PEP 703: Making the Global Interpreter Lock Optional](https://peps.python.org/pep-0703/)",
+        ),
+    )
+
+    def check(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:
+        project = context.project
+        for threaded in threaded_functions(project, module):
+            if not threaded.several:
+                continue
+            function = threaded.function
+            reported = project.memo("gil301-reported", function.node, set, set())
+            for mutation in function_facts(project, function).mutations:
+                if id(mutation.node) in reported:
+                    continue
+                shared = shared_state(project, threaded, mutation.target)
+                if shared is None:
+                    continue
+                reported.add(id(mutation.node))
+                yield _report(module, threaded, mutation, shared)
+
+
+def _report(module: ModuleInfo, threaded: ThreadedFunction, mutation: Mutation, shared: str) -> Report:
+    function = threaded.function
+    target_module = function.module
+    shown = " ".join(target_module.code_of(mutation.node).split())
+    if len(shown) > _MAX_SHOWN:
+        shown = shown[: _MAX_SHOWN - 3] + "..."
+    threads = f"{threaded.workers} threads" if threaded.workers and threaded.workers > 1 else "several threads"
+    via = f" (called from '{threaded.via[0]}')" if len(threaded.via) > 1 else ""
+    what = _CONSEQUENCE[mutation.operation].format(shared=shared)
+    message = (f"'{shown}' {what} from '{function.qualname}'{via}, which runs on {threads} without a lock; "
+               f"{_OUTCOME[mutation.operation]}")
+    dispatch = threaded.dispatch
+    root = threaded.root
+    evidence = {
+        "dispatch": {"api": dispatch.api, "path": module.display_path, "line": module.line_of(dispatch.site.node)},
+        "target": {"name": root.qualname, "path": root.module.display_path, "line": root.module.line_of(root.node)},
+        "arguments": [module.code_of(a) for a in dispatch.arguments],
+        "workers": threaded.workers,
+        "shared": shared,
+        "function": function.qualname,
+        "function_path": target_module.display_path,
+        "operation": mutation.operation,
+    }
+    return Report(mutation.node, message, module=None if target_module is module else target_module,
+                  evidence=evidence)

@@ -1,0 +1,427 @@
+"""Threaded code: which functions run on threads, on how many, and with which shared objects.
+
+Starts from the THREAD dispatches of a module (``Thread(target=...)``, ``Thread`` subclasses'
+``run``, thread pools, ``asyncio.to_thread``, ``run_in_executor``) and follows the project
+functions they call on paths where no lock is held (:mod:`gillint.sync`), across modules,
+depth-bounded and cycle-safe. Each reached function says whether several threads run it:
+
+- the dispatch is concurrent (a pool's ``map``, a dispatch in a loop or comprehension),
+- the module dispatches it (or a function that reaches it) at two or more sites,
+- the dispatching function also calls it itself after starting the thread and before any join.
+
+and which objects its threads share: ``self`` of a bound method dispatched to several threads
+(not ``self`` of a ``Thread`` subclass's ``run``: each thread has its own instance), and
+parameters given the same object at every dispatch (``args=(stats,)`` in a loop).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Optional
+
+import libcst as cst
+
+from gillint.project import (
+    BindingKind,
+    CallSite,
+    ClassInfo,
+    Dispatch,
+    Executor,
+    FunctionInfo,
+    ModuleInfo,
+    Project,
+    Scope,
+    TargetKind,
+    dispatches,
+    enclosing_function,
+)
+from gillint.sync import function_facts
+
+#: How many calls deep threaded code is followed from the dispatched function.
+MAX_CALL_DEPTH = 5
+
+
+@dataclass(frozen=True)
+class ThreadedFunction:
+    """A function that runs on threads started by ``dispatch``, reached through ``via``."""
+
+    function: FunctionInfo
+    dispatch: Dispatch
+    #: The function the dispatch hands to the thread.
+    root: FunctionInfo
+    #: Qualified names from the dispatched function down to this one.
+    via: tuple[str, ...]
+    several: bool
+    #: Literal number of threads when known (``range(4)``, ``max_workers=8``).
+    workers: Optional[int]
+    #: ``self`` is one object shared by the threads (a bound method dispatched to several threads).
+    self_shared: bool
+    #: Parameters every thread receives the same object for.
+    shared_parameters: frozenset[str]
+    #: Parameters each thread receives a different value for (``range`` items, loop indexes).
+    distinct_parameters: frozenset[str] = frozenset()
+
+
+def threaded_functions(project: Project, module: ModuleInfo) -> list[ThreadedFunction]:
+    """Every function reached from the thread dispatches of ``module`` (one entry per function)."""
+    def compute() -> list[ThreadedFunction]:
+        found: dict[int, ThreadedFunction] = {}
+        reached_by: dict[int, list[Dispatch]] = {}
+        for dispatch in dispatches(project, module):
+            if dispatch.executor is not Executor.THREAD:
+                continue
+            for root in _roots(project, dispatch):
+                for reached in _reach(project, root):
+                    key = id(reached.function.node)
+                    sites = reached_by.setdefault(key, [])
+                    if dispatch not in sites:
+                        sites.append(dispatch)
+                    found[key] = _merge(found.get(key), reached)
+        result = []
+        for key, reached in found.items():
+            if not reached.several and _overlapping(project, reached_by[key]):
+                reached = replace(reached, several=True, workers=None)
+            result.append(reached)
+        return result
+
+    return project.memo("threaded-functions", module.tree, compute, [])
+
+
+def _merge(old: Optional[ThreadedFunction], new: ThreadedFunction) -> ThreadedFunction:
+    if old is None:
+        return new
+    best = old if (old.several, old.self_shared) >= (new.several, new.self_shared) else new
+    return replace(
+        best, several=old.several or new.several, self_shared=old.self_shared or new.self_shared,
+        shared_parameters=old.shared_parameters | new.shared_parameters,
+        distinct_parameters=old.distinct_parameters | new.distinct_parameters,
+    )
+
+
+def _overlapping(project: Project, sites: list[Dispatch]) -> bool:
+    """Two of the dispatches start threads in the same function with no ``join()`` between them."""
+    for index, first in enumerate(sites):
+        for second in sites[index + 1:]:
+            if first.site.scope.function_scope is not second.site.scope.function_scope:
+                continue
+            lines = sorted((first.module.line_of(first.site.node), second.module.line_of(second.site.node)))
+            if not _joins_between(first.site, *lines):
+                return True
+    return False
+
+
+def _joins_between(site: CallSite, start: int, end: int) -> bool:
+    module = site.module
+    own = site.scope.function_scope
+    for call in _calls_in_scope(site):
+        func = call.node.func
+        if (isinstance(func, cst.Attribute) and func.attr.value in ("join", "result", "shutdown")
+                and call.scope.function_scope is own and start < module.line_of(call.node) < end):
+            return True
+    return False
+
+
+def _calls_in_scope(site: CallSite) -> list[CallSite]:
+    owner = enclosing_function(site.scope)
+    return owner.calls if owner is not None else [c for c in site.module.calls if c.scope.function_scope is None]
+
+
+def _roots(project: Project, dispatch: Dispatch) -> list[ThreadedFunction]:
+    several = dispatch.concurrent or _also_run_by_dispatcher(project, dispatch)
+    workers = _workers(project, dispatch) if several else None
+    roots = []
+    for target in dispatch.targets(project):
+        if target.kind is TargetKind.PARTIAL and target.inner is not None:
+            target = target.inner
+        if target.kind is not TargetKind.FUNCTION or target.function is None:
+            continue
+        function = target.function
+        thread_subclass = dispatch.subclass is not None
+        self_shared = several and target.bound and not thread_subclass and function.owner is not None
+        names = _sent_parameters(dispatch, function, target.bound)
+        shared = _shared_parameters(dispatch, names) if several else frozenset()
+        roots.append(ThreadedFunction(function, dispatch, function, (function.qualname,), several, workers,
+                                      self_shared, shared, _distinct_parameters(dispatch, names)))
+    return roots
+
+
+def _reach(project: Project, root: ThreadedFunction) -> list[ThreadedFunction]:
+    """``root`` and the project functions it calls with no lock held, breadth first."""
+    reached = [root]
+    seen = {(id(root.function.node), root.self_shared)}
+    frontier = [root]
+    for _ in range(MAX_CALL_DEPTH):
+        next_frontier = []
+        for caller in frontier:
+            for callee in _callees(project, caller):
+                key = (id(callee.function.node), callee.self_shared)
+                if key in seen:
+                    continue
+                seen.add(key)
+                reached.append(callee)
+                next_frontier.append(callee)
+        frontier = next_frontier
+    return reached
+
+
+def _callees(project: Project, caller: ThreadedFunction) -> list[ThreadedFunction]:
+    found = []
+    for site in function_facts(project, caller.function).unlocked_calls:
+        for target in project.callable_targets(site.node.func, site.scope):
+            function = target.function
+            if target.kind is TargetKind.CLASS and target.cls is not None:
+                function = project.find_method(target.cls, "__init__")
+            elif target.kind is not TargetKind.FUNCTION:
+                continue
+            if function is None:
+                continue
+            self_shared = caller.self_shared and _called_on_self(project, site, caller.function)
+            found.append(replace(caller, function=function, via=(*caller.via, function.qualname),
+                                 self_shared=self_shared or _called_on_module_instance(site),
+                                 shared_parameters=frozenset(), distinct_parameters=frozenset()))
+    return found
+
+
+def _called_on_self(project: Project, site: CallSite, caller: FunctionInfo) -> bool:
+    func = site.node.func
+    return isinstance(func, cst.Attribute) and project.self_class(func.value, site.scope) is caller.owner
+
+
+def _called_on_module_instance(site: CallSite) -> bool:
+    """``REGISTRY.add(...)``: a method of a module-level instance every thread shares."""
+    func = site.node.func
+    if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Name):
+        return False
+    bindings = site.scope.lookup(func.value.value)
+    return bool(bindings) and all(
+        b.scope.kind.value == "module" and b.kind is BindingKind.ASSIGN and isinstance(b.value, cst.Call)
+        for b in bindings
+    )
+
+
+def _also_run_by_dispatcher(project: Project, dispatch: Dispatch) -> bool:
+    """``t.start(); work(); t.join()``: the dispatching code runs the target itself meanwhile."""
+    site = dispatch.site
+    calls = _calls_in_scope(site)
+    module = site.module
+    start = module.line_of(site.node)
+    targets = {id(t.function.node) for t in dispatch.targets(project) if t.function is not None}
+    if not targets:
+        return False
+    for call in calls:
+        line = module.line_of(call.node)
+        if line <= start or call.scope.function_scope is not site.scope.function_scope:
+            continue
+        func = call.node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in ("join", "result", "shutdown"):
+            return False
+        if any(t.function is not None and id(t.function.node) in targets
+               for t in project.callable_targets(func, call.scope)):
+            return True
+    return False
+
+
+def _workers(project: Project, dispatch: Dispatch) -> Optional[int]:
+    """``for _ in range(4)`` around the dispatch, or a pool's literal ``max_workers``."""
+    for node in reversed(dispatch.site.ancestors):
+        if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            break
+        if isinstance(node, cst.For):
+            return _range_count(node.iter)
+        if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+            return _range_count(node.for_in.iter) if node.for_in.inner_for_in is None else None
+    func = dispatch.site.node.func
+    if isinstance(func, cst.Attribute):
+        for value in project.values(func.value, dispatch.site.scope):
+            if isinstance(value.expr, cst.Call):
+                return _literal_workers(value.expr)
+    return None
+
+
+def _range_count(iterable: cst.BaseExpression) -> Optional[int]:
+    if (isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name) and iterable.func.value == "range"
+            and len(iterable.args) == 1 and isinstance(iterable.args[0].value, cst.Integer)):
+        return int(iterable.args[0].value.evaluated_value)
+    return None
+
+
+def _literal_workers(constructor: cst.Call) -> Optional[int]:
+    for index, arg in enumerate(constructor.args):
+        keyword = arg.keyword.value if arg.keyword is not None else None
+        if keyword in ("max_workers", "processes") or (keyword is None and index == 0):
+            if isinstance(arg.value, cst.Integer):
+                return int(arg.value.evaluated_value)
+            return None
+    return None
+
+
+def _sent_parameters(dispatch: Dispatch, function: FunctionInfo, bound: bool) -> list[str]:
+    """The parameters the dispatch's arguments (or iterable items) land in, in order."""
+    if dispatch.subclass is not None:
+        return []
+    return function.parameter_names[1:] if bound else function.parameter_names
+
+
+def _distinct_parameters(dispatch: Dispatch, names: list[str]) -> frozenset[str]:
+    """``pool.map(f, range(n))``, ``for i in range(n): Thread(target=f, args=(i,))``."""
+    if not names:
+        return frozenset()
+    if dispatch.iterables:
+        return frozenset(names[:1]) if _is_index_iterable(dispatch.iterables[0]) else frozenset()
+    distinct = set()
+    scope = dispatch.site.scope
+    for name, argument in zip(names, dispatch.arguments):
+        if not isinstance(argument, cst.Name):
+            continue
+        bindings = scope.lookup(argument.value)
+        if bindings and all(_binds_index(b.node, argument.value) for b in bindings):
+            distinct.add(name)
+    return frozenset(distinct)
+
+
+def _is_index_iterable(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "range"
+
+
+def _binds_index(node: cst.CSTNode, name: str) -> bool:
+    """``for name in range(...)`` or ``for name, _ in enumerate(...)``."""
+    if not isinstance(node, (cst.For, cst.CompFor)):
+        return False
+    if isinstance(node.target, cst.Name):
+        return node.target.value == name and _is_index_iterable(node.iter)
+    iterable = node.iter
+    if (isinstance(node.target, cst.Tuple) and node.target.elements
+            and isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name)
+            and iterable.func.value == "enumerate"):
+        first = node.target.elements[0].value
+        return isinstance(first, cst.Name) and first.value == name
+    return False
+
+
+def _shared_parameters(dispatch: Dispatch, names: list[str]) -> frozenset[str]:
+    """Parameters given the same object by every thread: a name bound outside the dispatch loop."""
+    shared = set()
+    site = dispatch.site
+    loops = [n for n in site.ancestors if isinstance(n, (cst.For, cst.CompFor, cst.While))]
+    loop_lines = [(site.module.position(n).start.line, site.module.position(n).end.line) for n in loops]
+    for name, argument in zip(names, dispatch.arguments):
+        if not isinstance(argument, cst.Name):
+            continue
+        bindings = site.scope.lookup(argument.value)
+        if not bindings or any(b.kind in (BindingKind.LOOP, BindingKind.PARAMETER, BindingKind.IMPORT)
+                               or not _creates_object(b.value) for b in bindings):
+            continue
+        lines = [site.module.line_of(b.node) for b in bindings]
+        if any(start <= line <= end for line in lines for start, end in loop_lines):
+            continue
+        shared.add(name)
+    return frozenset(shared)
+
+
+def _creates_object(value: Optional[cst.BaseExpression]) -> bool:
+    """A mutable container or object: ``{}``, ``[]``, ``Counter()``, ``Stats()``."""
+    return isinstance(value, (cst.Dict, cst.List, cst.Set, cst.Call, cst.DictComp, cst.ListComp, cst.SetComp))
+
+
+#: Objects whose attributes are per-thread.
+THREAD_LOCAL_TYPES = frozenset({"threading.local", "_threading_local.local"})
+
+
+def shared_state(project: Project, threaded: ThreadedFunction, target: cst.BaseExpression) -> Optional[str]:
+    """Describe what ``target`` (written in ``threaded.function``) names if the threads share it.
+
+    ``global 'hits'``, ``nonlocal 'total'``, ``module-level 'CACHE'``, ``class attribute 'C.count'``,
+    ``attribute 'hits' of the shared 'Server' instance``... None for per-thread or unknown state.
+    """
+    function = threaded.function
+    scope = function.scope
+    if isinstance(target, cst.Name):
+        if target.value in scope.global_names:
+            return f"global '{target.value}'"
+        if target.value in scope.nonlocal_names:
+            return f"nonlocal '{target.value}'" if _owned_by_dispatcher(threaded, target.value) else None
+    chain: list[cst.BaseExpression] = []
+    base: cst.BaseExpression = target
+    while isinstance(base, (cst.Attribute, cst.Subscript)):
+        chain.append(base)
+        base = base.value
+    if not isinstance(base, cst.Name) or _per_thread_key(threaded, target):
+        return None
+    if _thread_local(project, chain, base, scope):
+        return None
+    first = chain[-1] if chain else None  # the step right after the base name: base.attr or base[key]
+    shown = scope.module.code_of(first).strip() if first is not None else base.value
+    attribute = first.attr.value if isinstance(first, cst.Attribute) else None
+    owner = project.self_class(base, scope)
+    if owner is not None:
+        if threaded.self_shared and attribute is not None:
+            return f"attribute '{attribute}' of the '{owner.name}' instance its threads share"
+        return None
+    bindings = scope.lookup(base.value)
+    if not bindings:
+        return None
+    kinds = {b.kind for b in bindings}
+    where = bindings[0].scope
+    if where.kind.value == "module":
+        if kinds <= {BindingKind.ASSIGN, BindingKind.AUG_ASSIGN}:
+            return f"module-level '{base.value}'" if attribute is None else f"'{shown}' of module-level '{base.value}'"
+        if kinds == {BindingKind.CLASS} and attribute is not None:
+            return f"class attribute '{shown}'"
+        if kinds == {BindingKind.IMPORT} and len(bindings) == 1:
+            return _imported_state(project, bindings[0].imported or "", attribute)
+        return None
+    if where is scope:
+        if kinds == {BindingKind.PARAMETER} and base.value in threaded.shared_parameters:
+            return f"argument '{base.value}' that every thread receives"
+        return None
+    if where.kind.value == "function" and _owned_by_dispatcher(threaded, base.value):
+        return f"closure variable '{base.value}'"
+    return None
+
+
+def _owned_by_dispatcher(threaded: ThreadedFunction, name: str) -> bool:
+    """A variable of the function that starts the threads (one object for all of them)."""
+    dispatcher = enclosing_function(threaded.dispatch.site.scope)
+    if dispatcher is None:
+        return False
+    return bool(dispatcher.scope.bindings.get(name)) and threaded.function.scope.is_within(dispatcher.scope)
+
+
+def _per_thread_key(threaded: ThreadedFunction, target: cst.BaseExpression) -> bool:
+    """``out[i] += v`` where each thread receives its own ``i``: each thread has its own slot."""
+    if not isinstance(target, cst.Subscript) or len(target.slice) != 1:
+        return False
+    index = target.slice[0].slice
+    return (isinstance(index, cst.Index) and isinstance(index.value, cst.Name)
+            and index.value.value in threaded.distinct_parameters)
+
+
+def _thread_local(project: Project, chain: list[cst.BaseExpression], base: cst.Name, scope: Scope) -> bool:
+    """Some object along ``a.b.c`` (the target excluded) is a ``threading.local()``."""
+    for expr in [*chain[1:], base]:
+        for type_name in project.instance_types(expr, scope):
+            if type_name in THREAD_LOCAL_TYPES:
+                return True
+            definition = project.definition(type_name) if type_name else None
+            if isinstance(definition, ClassInfo) and project.base_names(definition) & THREAD_LOCAL_TYPES:
+                return True
+    return False
+
+
+def _imported_state(project: Project, imported: str, attribute: Optional[str]) -> Optional[str]:
+    """``from pkg.state import CACHE`` / ``import pkg.state`` + ``state.CACHE``: a project module global."""
+    module = project.module(imported)
+    if module is not None:
+        if attribute is None or not _assigned_global(module, attribute):
+            return None
+        return f"global '{attribute}' of {module.name}"
+    owner_name, _, name = imported.rpartition(".")
+    owner = project.module(owner_name) if owner_name else None
+    if owner is None or not _assigned_global(owner, name):
+        return None
+    return f"module-level '{name}' of {owner.name}"
+
+
+def _assigned_global(module: ModuleInfo, name: str) -> bool:
+    bindings = module.scope.bindings.get(name, [])
+    return bool(bindings) and all(b.kind in (BindingKind.ASSIGN, BindingKind.AUG_ASSIGN) for b in bindings)
