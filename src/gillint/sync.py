@@ -142,6 +142,11 @@ class _Walker:
             self._statement(statement, now_held or bool(acquires), guards)
             acquired |= acquires
             acquired -= _released(self.scope, statement)
+            if isinstance(statement, cst.If) and statement.orelse is None and _leaves(statement.body):
+                # ``if k in cache: return cache[k]`` guards the rest of the block like an else branch.
+                keys = frozenset(_checked(self.scope, statement.test))
+                if keys:
+                    guards = (*guards, _Guard(keys, now_held or bool(acquires)))
 
     def _statement(self, statement: cst.BaseStatement, held: bool, guards: tuple[_Guard, ...]) -> None:
         if not held:
@@ -276,6 +281,14 @@ def _statements(body: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
     if isinstance(body, cst.IndentedBlock):
         return body.body
     return [cst.SimpleStatementLine(body=body.body)] if isinstance(body, cst.SimpleStatementSuite) else []
+
+
+def _leaves(body: cst.BaseSuite) -> bool:
+    """The block ends with ``return``/``raise``/``continue``/``break``."""
+    statements = _statements(body)
+    last = statements[-1] if statements else None
+    return (isinstance(last, cst.SimpleStatementLine)
+            and isinstance(last.body[-1], (cst.Return, cst.Raise, cst.Continue, cst.Break)))
 
 
 def _header(statement: cst.BaseStatement) -> Sequence[cst.CSTNode]:

@@ -99,15 +99,18 @@ def _merge(old: Optional[ThreadedFunction], new: ThreadedFunction) -> ThreadedFu
 
 
 def _overlapping(project: Project, sites: list[Dispatch]) -> bool:
-    """Two of the dispatches start threads in the same function with no ``join()`` between them."""
-    for index, first in enumerate(sites):
-        for second in sites[index + 1:]:
-            if first.site.scope.function_scope is not second.site.scope.function_scope:
-                continue
-            lines = sorted((first.module.line_of(first.site.node), second.module.line_of(second.site.node)))
-            if not _joins_between(first.site, *lines):
-                return True
-    return False
+    """Two of the dispatches start threads that can run at the same time."""
+    return any(run_together(first, second) for index, first in enumerate(sites) for second in sites[index + 1:])
+
+
+def run_together(first: Dispatch, second: Dispatch) -> bool:
+    """Both dispatches start threads in the same function with no ``join()`` between them."""
+    if first is second or first.site.module is not second.site.module:
+        return False
+    if first.site.scope.function_scope is not second.site.scope.function_scope:
+        return False
+    lines = sorted((first.module.line_of(first.site.node), second.module.line_of(second.site.node)))
+    return not _joins_between(first.site, *lines)
 
 
 def _joins_between(site: CallSite, start: int, end: int) -> bool:
@@ -129,6 +132,8 @@ def _calls_in_scope(site: CallSite) -> list[CallSite]:
 def _roots(project: Project, dispatch: Dispatch) -> list[ThreadedFunction]:
     several = dispatch.concurrent or _also_run_by_dispatcher(project, dispatch)
     workers = _workers(project, dispatch) if several else None
+    if workers == 1:  # range(1), max_workers=1: one thread runs every task in turn
+        several, workers = False, None
     roots = []
     for target in dispatch.targets(project):
         if target.kind is TargetKind.PARTIAL and target.inner is not None:

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Optional
 
 from gillint.findings import Severity
 from gillint.project import ModuleInfo
 from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
-from gillint.sync import CHECK_THEN_ACT, RMW, Mutation, function_facts
-from gillint.threads import ThreadedFunction, shared_state, threaded_functions
+from gillint.sync import CHECK_THEN_ACT, RACING_WRITES, RMW, Mutation, function_facts
+from gillint.threads import ThreadedFunction, run_together, shared_state, threaded_functions
 
 _MAX_SHOWN = 60
 
 _CONSEQUENCE = {
     RMW: "is a read-modify-write of {shared}",
     CHECK_THEN_ACT: "acts on an earlier check of {shared}",
-    "racing writes": "writes the same keys of {shared}",
+    RACING_WRITES: "writes the same keys of {shared}",
 }
 _OUTCOME = {
     RMW: "updates can be lost",
     CHECK_THEN_ACT: "two threads can both pass the check",
-    "racing writes": "the final content depends on which thread writes last",
+    RACING_WRITES: "the final content depends on which thread writes last",
 }
 
 
@@ -116,28 +116,44 @@ threads = [threading.Thread(target=record, args=(1000,)) for _ in range(4)]
 
     def check(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:
         project = context.project
+        racing: list[tuple[ThreadedFunction, Mutation, str]] = []
         for threaded in threaded_functions(project, module):
-            if not threaded.several:
-                continue
-            function = threaded.function
-            reported = project.memo("gil301-reported", function.node, set, set())
-            for mutation in function_facts(project, function).mutations:
-                if id(mutation.node) in reported:
-                    continue
+            for mutation in function_facts(project, threaded.function).mutations:
                 shared = shared_state(project, threaded, mutation.target)
-                if shared is None:
+                if shared is not None:
+                    racing.append((threaded, mutation, shared))
+        for threaded, mutation, shared in racing:
+            reported = project.memo("gil301-reported", threaded.function.node, set, set())
+            if id(mutation.node) in reported:
+                continue
+            if threaded.several:
+                threads = f"{threaded.workers} threads" if threaded.workers else "several threads"
+            else:
+                other = _other_writer(threaded, shared, racing)
+                if other is None:
                     continue
-                reported.add(id(mutation.node))
-                yield _report(module, threaded, mutation, shared)
+                threads = f"a thread while '{other}' writes it on another"
+            reported.add(id(mutation.node))
+            yield _report(module, threaded, mutation, shared, threads)
 
 
-def _report(module: ModuleInfo, threaded: ThreadedFunction, mutation: Mutation, shared: str) -> Report:
+def _other_writer(
+    threaded: ThreadedFunction, shared: str, racing: list[tuple[ThreadedFunction, Mutation, str]],
+) -> Optional[str]:
+    """A function on another thread, running at the same time, that also updates ``shared``."""
+    for other, _, other_shared in racing:
+        if (other_shared == shared and other.function is not threaded.function
+                and run_together(threaded.dispatch, other.dispatch)):
+            return other.function.qualname
+    return None
+
+
+def _report(module: ModuleInfo, threaded: ThreadedFunction, mutation: Mutation, shared: str, threads: str) -> Report:
     function = threaded.function
     target_module = function.module
     shown = " ".join(target_module.code_of(mutation.node).split())
     if len(shown) > _MAX_SHOWN:
         shown = shown[: _MAX_SHOWN - 3] + "..."
-    threads = f"{threaded.workers} threads" if threaded.workers and threaded.workers > 1 else "several threads"
     via = f" (called from '{threaded.via[0]}')" if len(threaded.via) > 1 else ""
     what = _CONSEQUENCE[mutation.operation].format(shared=shared)
     message = (f"'{shown}' {what} from '{function.qualname}'{via}, which runs on {threads} without a lock; "
