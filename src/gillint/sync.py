@@ -72,10 +72,23 @@ class FunctionFacts:
 
 @dataclass(frozen=True)
 class _Guard:
-    """An enclosing ``if`` whose test reads ``keys`` (source text), and whether a lock was held."""
+    """An enclosing ``if`` whose test reads ``keys`` (source text), and whether a lock was held.
 
-    keys: frozenset[str]
+    ``values`` are tested as a whole (``x is None``, ``not x``): only rebinding them acts on the
+    check. ``contents`` are tested for what they hold (``k in d``, ``d.get(k)``, ``len(d)``):
+    storing into them acts on it.
+    """
+
+    values: frozenset[str]
+    contents: frozenset[str]
     held: bool
+
+    @classmethod
+    def of(cls, scope: Scope, test: cst.BaseExpression, held: bool) -> Optional[_Guard]:
+        values: set[str] = set()
+        contents: set[str] = set()
+        _checked(scope, test, values, contents)
+        return cls(frozenset(values), frozenset(contents), held) if values or contents else None
 
 
 def function_facts(project: Project, function: FunctionInfo) -> FunctionFacts:
@@ -121,6 +134,8 @@ class _Walker:
         self.unlocked_calls: list[CallSite] = []
         self._unlocked_nodes: set[int] = set()
         self._loop_keys: list[str] = []
+        #: Inside ``try: ... except (KeyError, ValueError):``: a lost check-then-act race is handled.
+        self._tolerant = 0
 
     def run(self) -> None:
         decorated = any(_lockish_text(code(self.function.defining_scope, d.decorator))
@@ -144,9 +159,9 @@ class _Walker:
             acquired -= _released(self.scope, statement)
             if isinstance(statement, cst.If) and statement.orelse is None and _leaves(statement.body):
                 # ``if k in cache: return cache[k]`` guards the rest of the block like an else branch.
-                keys = frozenset(_checked(self.scope, statement.test))
-                if keys:
-                    guards = (*guards, _Guard(keys, now_held or bool(acquires)))
+                guard = _Guard.of(self.scope, statement.test, now_held or bool(acquires))
+                if guard is not None:
+                    guards = (*guards, guard)
 
     def _statement(self, statement: cst.BaseStatement, held: bool, guards: tuple[_Guard, ...]) -> None:
         if not held:
@@ -157,8 +172,8 @@ class _Walker:
                     self._unlocked_nodes.add(id(small))
                 self._small(small, held, guards)
         elif isinstance(statement, cst.If):
-            guard = _Guard(frozenset(_checked(self.scope, statement.test)), held)
-            inner = (*guards, guard) if guard.keys else guards
+            guard = _Guard.of(self.scope, statement.test, held)
+            inner = (*guards, guard) if guard is not None else guards
             self._block(_statements(statement.body), held, inner)
             if statement.orelse is not None:
                 orelse = statement.orelse
@@ -177,7 +192,10 @@ class _Walker:
             if statement.orelse is not None:
                 self._block(_statements(statement.orelse.body), held, guards)
         elif isinstance(statement, cst.Try) or type(statement).__name__ == "TryStar":
+            tolerant = _catches_lookup_errors(statement)
+            self._tolerant += tolerant
             self._block(_statements(statement.body), held, guards)  # type: ignore[attr-defined]
+            self._tolerant -= tolerant
             for handler in statement.handlers:  # type: ignore[attr-defined]
                 self._block(_statements(handler.body), held, guards)
             for extra in (statement.orelse, statement.finalbody):  # type: ignore[attr-defined]
@@ -201,13 +219,13 @@ class _Walker:
                     continue
                 if value is not None and _reads_back(self.scope, target, value):
                     self._add(small, target, RMW)
-                elif _guarded_by(self.scope, target, guards):
+                elif _guarded_by(self.scope, target, guards, rebinds=True):
                     self._add(small, target, CHECK_THEN_ACT)
                 elif isinstance(target, cst.Subscript) and _index_text(self.scope, target) in self._loop_keys:
                     self._add(small, target, RACING_WRITES)
         elif isinstance(small, cst.Del):
             for element in _del_targets(small.target):
-                if isinstance(element, cst.Subscript) and _guarded_by(self.scope, element, guards):
+                if isinstance(element, cst.Subscript) and _guarded_by(self.scope, element, guards, rebinds=False):
                     self._add(small, element, CHECK_THEN_ACT)
         elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
             self._method_call(small, small.value, guards)
@@ -224,7 +242,7 @@ class _Walker:
             if isinstance(func, cst.Attribute) and func.attr.value in _ACT_METHODS:
                 targets = [func.value]
         for target in targets:
-            if _guarded_by(self.scope, target, guards):
+            if _guarded_by(self.scope, target, guards, rebinds=not isinstance(small, cst.Expr)):
                 self._add(small, target, CHECK_THEN_ACT)
 
     def _method_call(self, small: cst.Expr, call: cst.Call, guards: tuple[_Guard, ...]) -> None:
@@ -233,7 +251,7 @@ class _Walker:
             return
         receiver = func.value
         method = func.attr.value
-        if method in _ACT_METHODS and _guarded_by(self.scope, receiver, guards):
+        if method in _ACT_METHODS and _guarded_by(self.scope, receiver, guards, rebinds=False):
             self._add(small, receiver, CHECK_THEN_ACT)
         elif method in _COUNTER_UPDATES:
             types = self.project.instance_types(receiver, self.scope)
@@ -241,6 +259,8 @@ class _Walker:
                 self._add(small, receiver, RMW)
 
     def _add(self, node: cst.CSTNode, target: cst.BaseExpression, operation: str) -> None:
+        if operation == CHECK_THEN_ACT and self._tolerant:
+            return
         self.mutations.append(Mutation(node, target, operation, self.scope))
 
     def _same_keys_loop(self, statement: cst.BaseStatement) -> Optional[str]:
@@ -283,6 +303,19 @@ def _statements(body: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
     return [cst.SimpleStatementLine(body=body.body)] if isinstance(body, cst.SimpleStatementSuite) else []
 
 
+_LOOKUP_ERRORS = frozenset({"KeyError", "ValueError", "IndexError", "LookupError", "AttributeError"})
+
+
+def _catches_lookup_errors(statement: cst.CSTNode) -> bool:
+    """``except KeyError:``/``except (ValueError, ...)``: the code expects the entry to be gone."""
+    for handler in getattr(statement, "handlers", ()):
+        caught = handler.type
+        names = [e.value for e in caught.elements] if isinstance(caught, cst.Tuple) else [caught]
+        if any(isinstance(n, cst.Name) and n.value in _LOOKUP_ERRORS for n in names):
+            return True
+    return False
+
+
 def _leaves(body: cst.BaseSuite) -> bool:
     """The block ends with ``return``/``raise``/``continue``/``break``."""
     statements = _statements(body)
@@ -317,44 +350,52 @@ def _released(scope: Scope, statement: cst.BaseStatement) -> set[str]:
     return _method_receivers(scope, [statement], "release")
 
 
-def _checked(scope: Scope, test: cst.BaseExpression) -> set[str]:
-    """Source text of what an ``if`` test inspects: ``k in d`` -> d, ``x is None`` -> x, ``not x`` -> x."""
+def _checked(scope: Scope, test: cst.BaseExpression, values: set[str], contents: set[str]) -> None:
+    """Collect what an ``if`` test inspects: ``x is None`` -> value x, ``k in d`` -> contents of d."""
     if isinstance(test, cst.BooleanOperation):
-        return _checked(scope, test.left) | _checked(scope, test.right)
-    if isinstance(test, cst.UnaryOperation):
-        return _checked(scope, test.expression)
-    if isinstance(test, cst.Comparison):
-        found: set[str] = set()
+        _checked(scope, test.left, values, contents)
+        _checked(scope, test.right, values, contents)
+    elif isinstance(test, cst.UnaryOperation):
+        _checked(scope, test.expression, values, contents)
+    elif isinstance(test, cst.Comparison):
         left = test.left
         for comparison in test.comparisons:
             if isinstance(comparison.operator, (cst.In, cst.NotIn)):
-                found |= _subject(scope, comparison.comparator)
+                if isinstance(comparison.comparator, (cst.Name, cst.Attribute, cst.Subscript)):
+                    contents.add(code(scope, comparison.comparator))
             else:
-                found |= _subject(scope, left) | _subject(scope, comparison.comparator)
+                _subject(scope, left, values, contents)
+                _subject(scope, comparison.comparator, values, contents)
             left = comparison.comparator
-        return found
-    return _subject(scope, test)
+    else:
+        _subject(scope, test, values, contents)
 
 
-def _subject(scope: Scope, expr: cst.BaseExpression) -> set[str]:
+def _subject(scope: Scope, expr: cst.BaseExpression, values: set[str], contents: set[str]) -> None:
     if isinstance(expr, (cst.Name, cst.Attribute, cst.Subscript)):
-        if isinstance(expr, cst.Name) and expr.value in ("None", "True", "False"):
-            return set()
-        return {code(scope, expr)}
-    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "get":
-        return {code(scope, expr.func.value)}
-    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "len" and expr.args:
-        return _subject(scope, expr.args[0].value)
-    return set()
+        if not (isinstance(expr, cst.Name) and expr.value in ("None", "True", "False")):
+            values.add(code(scope, expr))
+        if isinstance(expr, cst.Subscript):
+            contents.add(code(scope, expr.value))
+    elif isinstance(expr, cst.Call) and expr.args:
+        func = expr.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "get":
+            contents.add(code(scope, func.value))
+        elif isinstance(func, cst.Name) and func.value == "len":
+            contents.add(code(scope, expr.args[0].value))
 
 
-def _guarded_by(scope: Scope, target: cst.BaseExpression, guards: tuple[_Guard, ...]) -> bool:
-    """The innermost enclosing check of ``target`` (or of its container) ran without a lock."""
-    texts = {code(scope, target)}
-    if isinstance(target, cst.Subscript):
-        texts.add(code(scope, target.value))
+def _guarded_by(scope: Scope, target: cst.BaseExpression, guards: tuple[_Guard, ...], rebinds: bool) -> bool:
+    """The innermost enclosing check of ``target`` ran without a lock.
+
+    ``rebinds``: the act assigns ``target`` itself (acts on a value check); otherwise it stores
+    into ``target`` or its container (acts on a contents check).
+    """
+    text = code(scope, target)
+    container = code(scope, target.value) if isinstance(target, cst.Subscript) else None
     for guard in reversed(guards):
-        if guard.keys & texts:
+        hit = (rebinds and text in guard.values) or text in guard.contents or container in guard.contents
+        if hit:
             return not guard.held
     return False
 
