@@ -23,6 +23,7 @@ import libcst as cst
 
 from gillint.project import (
     BindingKind,
+    CallableTarget,
     CallSite,
     ClassInfo,
     Dispatch,
@@ -135,11 +136,8 @@ def _roots(project: Project, dispatch: Dispatch) -> list[ThreadedFunction]:
     if workers == 1:  # range(1), max_workers=1: one thread runs every task in turn
         several, workers = False, None
     roots = []
-    for target in dispatch.targets(project):
-        if target.kind is TargetKind.PARTIAL and target.inner is not None:
-            target = target.inner
-        if target.kind is not TargetKind.FUNCTION or target.function is None:
-            continue
+    for target in _dispatched_functions(project, dispatch):
+        assert target.function is not None
         function = target.function
         thread_subclass = dispatch.subclass is not None
         self_shared = several and target.bound and not thread_subclass and function.owner is not None
@@ -148,6 +146,57 @@ def _roots(project: Project, dispatch: Dispatch) -> list[ThreadedFunction]:
         roots.append(ThreadedFunction(function, dispatch, function, (function.qualname,), several, workers,
                                       self_shared, shared, _distinct_parameters(dispatch, names)))
     return roots
+
+
+def _dispatched_functions(project: Project, dispatch: Dispatch) -> list[CallableTarget]:
+    """The project functions a dispatch runs, also through a callable parameter of its function.
+
+    ``def run_all(work, n): ... Thread(target=work) ...`` called as ``run_all(count, 4)`` in the
+    same module dispatches ``count``.
+    """
+    found = []
+    for target in dispatch.targets(project):
+        if target.kind is TargetKind.PARTIAL and target.inner is not None:
+            target = target.inner
+        if target.kind is TargetKind.PARAMETER and target.qualname:
+            found.extend(_passed_functions(project, dispatch, target.qualname))
+        elif target.kind is TargetKind.FUNCTION and target.function is not None:
+            found.append(target)
+    return found
+
+
+def _passed_functions(project: Project, dispatch: Dispatch, parameter: str) -> list[CallableTarget]:
+    dispatcher = enclosing_function(dispatch.site.scope)
+    if dispatcher is None or parameter not in dispatcher.parameter_names:
+        return []
+    position = dispatcher.parameter_names.index(parameter)
+    found = []
+    for call in dispatch.module.calls:
+        func = call.node.func
+        name = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
+        if name != dispatcher.name:
+            continue
+        if not any(t.function is dispatcher for t in project.callable_targets(func, call.scope)):
+            continue
+        index = position - 1 if dispatcher.owner is not None and isinstance(func, cst.Attribute) else position
+        argument = _argument_at(call.node, parameter, index)
+        if argument is None:
+            continue
+        for target in project.callable_targets(argument, call.scope):
+            if target.kind is TargetKind.PARTIAL and target.inner is not None:
+                target = target.inner
+            if target.kind is TargetKind.FUNCTION and target.function is not None:
+                found.append(target)
+    return found
+
+
+def _argument_at(call: cst.Call, keyword: str, position: int) -> Optional[cst.BaseExpression]:
+    for index, arg in enumerate(call.args):
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return arg.value
+        if arg.keyword is None and not arg.star and index == position:
+            return arg.value
+    return None
 
 
 def _reach(project: Project, root: ThreadedFunction) -> list[ThreadedFunction]:
