@@ -173,8 +173,8 @@ def _passed_functions(project: Project, dispatch: Dispatch, parameter: str) -> l
     found = []
     for call in dispatch.module.calls:
         func = call.node.func
-        name = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
-        if name != dispatcher.name:
+        name = func.attr if isinstance(func, cst.Attribute) else func
+        if not isinstance(name, cst.Name) or name.value != dispatcher.name:
             continue
         if not any(t.function is dispatcher for t in project.callable_targets(func, call.scope)):
             continue
