@@ -221,7 +221,8 @@ def _reach(project: Project, root: ThreadedFunction) -> list[ThreadedFunction]:
 def _callees(project: Project, caller: ThreadedFunction) -> list[ThreadedFunction]:
     found = []
     for site in function_facts(project, caller.function).unlocked_calls:
-        for target in project.callable_targets(site.node.func, site.scope):
+        targets = project.callable_targets(site.node.func, site.scope) + _shared_argument_method(project, caller, site)
+        for target in targets:
             function = target.function
             if target.kind is TargetKind.CLASS and target.cls is not None:
                 function = project.find_method(target.cls, "__init__")
@@ -229,10 +230,31 @@ def _callees(project: Project, caller: ThreadedFunction) -> list[ThreadedFunctio
                 continue
             if function is None:
                 continue
-            self_shared = caller.self_shared and _called_on_self(project, site, caller.function)
+            self_shared = (caller.self_shared and _called_on_self(project, site, caller.function)) \
+                or _called_on_shared_object(caller, site)
             found.append(replace(caller, function=function, via=(*caller.via, function.qualname),
-                                 self_shared=self_shared or _called_on_module_instance(site),
+                                 self_shared=self_shared,
                                  shared_parameters=frozenset(), distinct_parameters=frozenset()))
+    return found
+
+
+def _shared_argument_method(project: Project, caller: ThreadedFunction, site: CallSite) -> list[CallableTarget]:
+    """``counter.increment()`` where ``counter`` is the ``Counter()`` the dispatch passes to every thread."""
+    func = site.node.func
+    if (caller.function is not caller.root or not isinstance(func, cst.Attribute)
+            or not isinstance(func.value, cst.Name) or func.value.value not in caller.shared_parameters):
+        return []
+    dispatch = caller.dispatch
+    bound = isinstance(dispatch.callable, cst.Attribute) and caller.root.owner is not None
+    found = []
+    for name, argument in zip(_sent_parameters(dispatch, caller.root, bound), dispatch.arguments):
+        if name != func.value.value:
+            continue
+        for type_name in project.instance_types(argument, dispatch.site.scope):
+            cls = project.definition(type_name) if type_name else None
+            method = project.find_method(cls, func.attr.value) if isinstance(cls, ClassInfo) else None
+            if method is not None:
+                found.append(CallableTarget(TargetKind.FUNCTION, func, site.scope, function=method, bound=True))
     return found
 
 
@@ -241,16 +263,26 @@ def _called_on_self(project: Project, site: CallSite, caller: FunctionInfo) -> b
     return isinstance(func, cst.Attribute) and project.self_class(func.value, site.scope) is caller.owner
 
 
-def _called_on_module_instance(site: CallSite) -> bool:
-    """``REGISTRY.add(...)``: a method of a module-level instance every thread shares."""
+def _called_on_shared_object(caller: ThreadedFunction, site: CallSite) -> bool:
+    """``REGISTRY.add(...)``, ``counter.increment()``: a method of an object every thread shares.
+
+    The receiver is a module-level instance, an argument every thread receives, or an object
+    created by the function that starts the threads (a closure variable).
+    """
     func = site.node.func
     if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Name):
         return False
-    bindings = site.scope.lookup(func.value.value)
-    return bool(bindings) and all(
-        b.scope.kind.value == "module" and b.kind is BindingKind.ASSIGN and isinstance(b.value, cst.Call)
-        for b in bindings
-    )
+    name = func.value.value
+    bindings = site.scope.lookup(name)
+    if not bindings:
+        return False
+    if all(b.scope.kind.value == "module" and b.kind is BindingKind.ASSIGN and isinstance(b.value, cst.Call)
+           for b in bindings):
+        return True
+    if bindings[0].scope is caller.function.scope:
+        return name in caller.shared_parameters and all(b.kind is BindingKind.PARAMETER for b in bindings)
+    return _owned_by_dispatcher(caller, name) and all(
+        b.kind is BindingKind.ASSIGN and isinstance(b.value, cst.Call) for b in bindings)
 
 
 def _also_run_by_dispatcher(project: Project, dispatch: Dispatch) -> bool:
