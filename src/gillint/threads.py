@@ -36,6 +36,7 @@ from gillint.project import (
     dispatches,
     enclosing_function,
 )
+from gillint.project.dispatch import _argument as call_argument
 from gillint.sync import function_facts
 
 #: How many calls deep threaded code is followed from the dispatched function.
@@ -179,7 +180,7 @@ def _passed_functions(project: Project, dispatch: Dispatch, parameter: str) -> l
         if not any(t.function is dispatcher for t in project.callable_targets(func, call.scope)):
             continue
         index = position - 1 if dispatcher.owner is not None and isinstance(func, cst.Attribute) else position
-        argument = _argument_at(call.node, parameter, index)
+        argument = call_argument(call.node, parameter, index)
         if argument is None:
             continue
         for target in project.callable_targets(argument, call.scope):
@@ -188,15 +189,6 @@ def _passed_functions(project: Project, dispatch: Dispatch, parameter: str) -> l
             if target.kind is TargetKind.FUNCTION and target.function is not None:
                 found.append(target)
     return found
-
-
-def _argument_at(call: cst.Call, keyword: str, position: int) -> Optional[cst.BaseExpression]:
-    for index, arg in enumerate(call.args):
-        if arg.keyword is not None and arg.keyword.value == keyword:
-            return arg.value
-        if arg.keyword is None and not arg.star and index == position:
-            return arg.value
-    return None
 
 
 def _reach(project: Project, root: ThreadedFunction) -> list[ThreadedFunction]:
