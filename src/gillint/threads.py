@@ -401,6 +401,8 @@ def _creates_object(value: Optional[cst.BaseExpression]) -> bool:
     return isinstance(value, (cst.Dict, cst.List, cst.Set, cst.Call, cst.DictComp, cst.ListComp, cst.SetComp))
 
 
+#: Keys that name the running thread: ``stats[threading.get_ident()] += 1`` touches its own slot.
+_THREAD_IDENTITY = ("get_ident(", "get_native_id(", "current_thread(")
 #: Objects whose attributes are per-thread.
 THREAD_LOCAL_TYPES = frozenset({"threading.local", "_threading_local.local"})
 
@@ -470,8 +472,12 @@ def _per_thread_key(threaded: ThreadedFunction, target: cst.BaseExpression) -> b
     if not isinstance(target, cst.Subscript) or len(target.slice) != 1:
         return False
     index = target.slice[0].slice
-    return (isinstance(index, cst.Index) and isinstance(index.value, cst.Name)
-            and index.value.value in threaded.distinct_parameters)
+    if not isinstance(index, cst.Index):
+        return False
+    if isinstance(index.value, cst.Name):
+        return index.value.value in threaded.distinct_parameters
+    shown = threaded.function.module.code_of(index.value)
+    return any(marker in shown for marker in _THREAD_IDENTITY)
 
 
 def _thread_local(project: Project, chain: list[cst.BaseExpression], base: cst.Name, scope: Scope) -> bool:
