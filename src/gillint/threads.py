@@ -452,7 +452,8 @@ def shared_state(project: Project, threaded: ThreadedFunction, target: cst.BaseE
         return None
     if where is scope:
         if kinds == {BindingKind.PARAMETER} and base.value in threaded.shared_parameters:
-            return f"argument '{base.value}' that every thread receives"
+            what = f"'{shown}' of the argument" if attribute is not None else "the argument"
+            return f"{what} '{base.value}' that every thread receives"
         return None
     if where.kind.value == "function" and _owned_by_dispatcher(threaded, base.value):
         return f"closure variable '{base.value}'"

@@ -127,7 +127,7 @@ threads = [threading.Thread(target=record, args=(1000,)) for _ in range(4)]
             if id(mutation.node) in reported:
                 continue
             if threaded.several:
-                threads = f"{threaded.workers} threads" if threaded.workers else "several threads"
+                threads = _thread_count(threaded)
             else:
                 other = _other_writer(threaded, shared, racing)
                 if other is None:
@@ -135,6 +135,14 @@ threads = [threading.Thread(target=record, args=(1000,)) for _ in range(4)]
                 threads = f"a thread while '{other}' writes it on another"
             reported.add(id(mutation.node))
             yield _report(module, threaded, mutation, shared, threads)
+
+
+def _thread_count(threaded: ThreadedFunction) -> str:
+    if not threaded.workers:
+        return "several threads"
+    pooled = threaded.dispatch.api not in ("threading.Thread", "_thread.start_new_thread") \
+        and threaded.dispatch.subclass is None
+    return f"up to {threaded.workers} pool threads" if pooled else f"{threaded.workers} threads"
 
 
 def _other_writer(
