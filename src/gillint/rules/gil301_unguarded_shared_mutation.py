@@ -105,6 +105,10 @@ threads = [threading.Thread(target=record, args=(1000,)) for _ in range(4)]
 - Calls are followed through project functions only (5 calls deep); callbacks and calls through
   `getattr` are not.
 - An object shared through a parameter is recognised only for the dispatched function itself.
+- A statement in another module is reported when the module that starts the threads is linted in
+  the same run (the project model follows imports from the dispatch, not back to it).
+- Check-then-act is recognised when the write is under the `if` that tested the same expression
+  (or follows an `if ...: return` that did); a test and a write in different functions are not.
 """,
         references=(
             "[threading: Lock objects](https://docs.python.org/3/library/threading.html#lock-objects)",
