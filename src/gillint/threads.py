@@ -111,8 +111,21 @@ def run_together(first: Dispatch, second: Dispatch) -> bool:
         return False
     if first.site.scope.function_scope is not second.site.scope.function_scope:
         return False
+    if _exclusive_branches(first.site, second.site):
+        return False
     lines = sorted((first.module.line_of(first.site.node), second.module.line_of(second.site.node)))
     return not _joins_between(first.site, *lines)
+
+
+def _exclusive_branches(first: CallSite, second: CallSite) -> bool:
+    """``if x: Thread(target=f) else: pool.submit(f)``: only one of the two runs."""
+    following = {id(node): first.ancestors[i + 1] for i, node in enumerate(first.ancestors[:-1])
+                 if isinstance(node, (cst.If, cst.Try))}
+    for index, node in enumerate(second.ancestors[:-1]):
+        branch = following.get(id(node))
+        if branch is not None and branch is not second.ancestors[index + 1] and isinstance(node, cst.If):
+            return True
+    return False
 
 
 def _joins_between(site: CallSite, start: int, end: int) -> bool:
