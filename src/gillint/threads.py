@@ -174,6 +174,11 @@ def _dispatched_functions(project: Project, dispatch: Dispatch) -> list[Callable
             target = target.inner
         if target.kind is TargetKind.PARAMETER and target.qualname:
             found.extend(_passed_functions(project, dispatch, target.qualname))
+        elif target.kind is TargetKind.LAMBDA and isinstance(target.expr, cst.Lambda):
+            body = target.expr.body  # ``target=lambda: work(n)`` runs ``work``
+            if isinstance(body, cst.Call):
+                found.extend(t for t in project.callable_targets(body.func, target.scope)
+                             if t.kind is TargetKind.FUNCTION and t.function is not None)
         elif target.kind is TargetKind.FUNCTION and target.function is not None:
             found.append(target)
     return found
