@@ -139,6 +139,28 @@ def _joins_between(site: CallSite, start: int, end: int) -> bool:
     return False
 
 
+def concurrent_window(dispatch: Dispatch) -> Optional[tuple[FunctionInfo, int, int]]:
+    """The function that starts the thread, and the lines where it runs alongside it.
+
+    From the dispatch to the first ``join()``/``result()``/``shutdown()`` after it (or the end of
+    the function): statements there run on the starting thread while the new one runs.
+    """
+    site = dispatch.site
+    dispatcher = enclosing_function(site.scope)
+    if dispatcher is None:
+        return None
+    module = site.module
+    start = module.line_of(site.node)
+    end = module.position(dispatcher.node).end.line + 1
+    for call in dispatcher.calls:
+        func = call.node.func
+        line = module.line_of(call.node)
+        if (isinstance(func, cst.Attribute) and func.attr.value in ("join", "result", "shutdown")
+                and start < line < end):
+            end = line
+    return dispatcher, start, end
+
+
 def _calls_in_scope(site: CallSite) -> list[CallSite]:
     owner = enclosing_function(site.scope)
     return owner.calls if owner is not None else [c for c in site.module.calls if c.scope.function_scope is None]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterator, Optional
 
+import libcst as cst
+
 from gillint.findings import Severity
-from gillint.project import ModuleInfo
+from gillint.project import FunctionInfo, ModuleInfo, Project
 from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
 from gillint.sync import CHECK_THEN_ACT, RACING_WRITES, RMW, Mutation, function_facts
-from gillint.threads import ThreadedFunction, run_together, shared_state, threaded_functions
+from gillint.threads import ThreadedFunction, concurrent_window, run_together, shared_state, threaded_functions
 
 _MAX_SHOWN = 60
 
@@ -127,18 +130,58 @@ threads = [threading.Thread(target=record, args=(1000,)) for _ in range(4)]
                 if shared is not None:
                     racing.append((threaded, mutation, shared))
         for threaded, mutation, shared in racing:
-            reported = project.memo("gil301-reported", threaded.function.node, set, set())
-            if id(mutation.node) in reported:
-                continue
             if threaded.several:
                 threads = _thread_count(threaded)
             else:
                 other = _other_writer(threaded, shared, racing)
+                main = _main_thread_writes(project, threaded, shared) if other is None else []
+                if main:
+                    other = main[0][0].function.qualname
+                    for main_threaded, main_mutation in main:
+                        yield from _once(project, module, main_threaded, main_mutation, shared,
+                                         f"the thread that starts '{threaded.function.qualname}' while it runs")
                 if other is None:
                     continue
                 threads = f"a thread while '{other}' writes it on another"
-            reported.add(id(mutation.node))
-            yield _report(module, threaded, mutation, shared, threads)
+            yield from _once(project, module, threaded, mutation, shared, threads)
+
+
+def _once(
+    project: Project, module: ModuleInfo, threaded: ThreadedFunction, mutation: Mutation, shared: str, threads: str,
+) -> Iterator[Report]:
+    reported = project.memo("gil301-reported", threaded.function.node, set, set())
+    if id(mutation.node) not in reported:
+        reported.add(id(mutation.node))
+        yield _report(module, threaded, mutation, shared, threads)
+
+
+def _main_thread_writes(
+    project: Project, threaded: ThreadedFunction, shared: str,
+) -> list[tuple[ThreadedFunction, Mutation]]:
+    """Racing updates of ``shared`` by the starting function between the thread's start and join."""
+    window = concurrent_window(threaded.dispatch)
+    if window is None or window[0] is threaded.function:
+        return []
+    dispatcher, start, end = window
+    main = replace(threaded, function=dispatcher, via=(dispatcher.qualname,), self_shared=False,
+                   shared_parameters=frozenset(), distinct_parameters=frozenset())
+    found = []
+    for mutation in function_facts(project, dispatcher).mutations:
+        if not start < dispatcher.module.line_of(mutation.node) < end:
+            continue
+        if shared in (shared_state(project, main, mutation.target), _own_variable(dispatcher, mutation.target)):
+            found.append((main, mutation))
+    return found
+
+
+def _own_variable(dispatcher: FunctionInfo, target: cst.BaseExpression) -> Optional[str]:
+    """How a thread's closure sees the starting function's own variable: nonlocal or closure variable."""
+    base = target
+    while isinstance(base, (cst.Attribute, cst.Subscript)):
+        base = base.value
+    if not isinstance(base, cst.Name) or base.value not in dispatcher.scope.bindings:
+        return None
+    return f"nonlocal '{base.value}'" if base is target else f"closure variable '{base.value}'"
 
 
 def _thread_count(threaded: ThreadedFunction) -> str:
