@@ -53,7 +53,9 @@ Threaded code is every function given to `threading.Thread`, a `Thread` subclass
 pools (`ThreadPoolExecutor`, `multiprocessing.dummy`, `ThreadPool`), `asyncio.to_thread` and
 `run_in_executor`, plus the project functions those call, across modules. It runs on several
 threads when it is dispatched in a loop or comprehension, to a pool's `map`, at two or more
-places, or when the starting code calls it itself before joining.
+places, or when the starting code calls it itself before joining. Updates of the same state by
+two different functions whose threads run at the same time, or by the starting function between
+`start()` and `join()`, race as well and are reported at both statements.
 """,
         why_bad="""
 `counter += 1` is three steps: read `counter`, add one, store the result. The GIL makes each
