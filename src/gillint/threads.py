@@ -82,7 +82,9 @@ def threaded_functions(project: Project, module: ModuleInfo) -> list[ThreadedFun
         result = []
         for key, reached in found.items():
             if not reached.several and _overlapping(project, reached_by[key]):
-                reached = replace(reached, several=True, workers=None)
+                # Two dispatches that run together start two threads; with more, some may not run.
+                count = len(reached_by[key])
+                reached = replace(reached, several=True, workers=2 if count == 2 else None)
             result.append(reached)
         return result
 
