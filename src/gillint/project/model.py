@@ -22,9 +22,6 @@ from gillint.project.sources import SourceError, module_name_for, read_source
 _BUILTINS = frozenset(dir(builtins))
 #: How far name following goes (aliases of aliases, re-exports of re-exports).
 MAX_DEPTH = 8
-#: How many method receivers ``instance_types`` types (``get_context().Pool()``): each level
-#: multiplies by the receiver's bindings, so ``ctx = ctx.run(...)`` chains must stop early.
-_MAX_RECEIVER_DEPTH = 2
 
 T = TypeVar("T")
 Definition = Union[FunctionInfo, ClassInfo]
@@ -130,7 +127,7 @@ class Project:
             return self._by_path[resolved]
         try:
             source = read_source(resolved)
-            module = ModuleInfo.build(resolved, str(path), name, is_package, source)
+            module = ModuleInfo.build(resolved, _display_path(path), name, is_package, source)
         except (SourceError, cst.ParserSyntaxError, RecursionError, ValueError):
             return None
         self._by_path[resolved] = module
@@ -329,19 +326,22 @@ class Project:
         name = self.qualified_name(expr, scope)
         return self.definition(name) if name else None
 
-    def instance_types(self, expr: cst.CSTNode, scope: Scope, depth: int = 0) -> list[Optional[str]]:
+    def instance_types(self, expr: cst.CSTNode, scope: Scope) -> list[Optional[str]]:
         """Dotted class names of what ``expr`` may evaluate to; None for each unknown possibility.
 
         Only constructor calls are typed: ``ThreadPoolExecutor(4)`` gives
         ``concurrent.futures.ThreadPoolExecutor``; a project class gives its full name.
         Factories and context attributes (``multiprocessing.get_context("spawn").Pool()``)
-        are typed through :mod:`gillint.knowledge`.
+        are typed through :mod:`gillint.knowledge`. Memoised per expression: ``df = df.dropna()``
+        makes a receiver's type depend on itself, and chains of such rebindings would otherwise
+        be explored exponentially.
         """
+        return self.memo("instance-types", expr, lambda: self._instance_types(expr, scope), [None])
+
+    def _instance_types(self, expr: cst.CSTNode, scope: Scope) -> list[Optional[str]]:
         from gillint.knowledge import FACTORY_RESULTS, context_attribute_type
 
         types: list[Optional[str]] = []
-        if depth > _MAX_RECEIVER_DEPTH:
-            return [None]
         for value in self.values(expr, scope):
             call = value.expr
             if not isinstance(call, cst.Call):
@@ -355,7 +355,7 @@ class Project:
             if name is not None:
                 types.append(FACTORY_RESULTS.get(name, name))
             elif isinstance(call.func, cst.Attribute):
-                owners = self.instance_types(call.func.value, value.scope, depth + 1)
+                owners = self.instance_types(call.func.value, value.scope)
                 types.append(context_attribute_type(owners, call.func.attr.value))
             else:
                 types.append(None)
@@ -423,6 +423,14 @@ class Project:
             if method is not None:
                 return CallableTarget(TargetKind.FUNCTION, expr, scope, function=method, bound=True)
         return None
+
+
+def _display_path(path: Path) -> str:
+    """How messages name a module loaded to follow an import: relative to the cwd when inside it."""
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def enclosing_function(scope: Scope) -> Optional[FunctionInfo]:
