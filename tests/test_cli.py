@@ -176,6 +176,9 @@ def test_examples() -> None:
     result = gillint("--format", "json", "--select", "GIL401", str(EXAMPLES))
     paths = {Path(f["path"]).name for f in json.loads(result.stdout)["findings"]}
     assert paths == {"unguarded_pool.py"}
+    result = gillint("--format", "json", "--select", "GIL301", str(EXAMPLES))
+    races = [(Path(f["path"]).name, f["line"]) for f in json.loads(result.stdout)["findings"]]
+    assert races == [("shared_counter.py", 10)]  # hits += 1
     pickled = gillint("--format", "json", "--select", "GIL201,GIL202", str(EXAMPLES))
     found = {(Path(f["path"]).name, f["line"], f["code"], f["evidence"]["kind"])
              for f in json.loads(pickled.stdout)["findings"]}

@@ -1,0 +1,231 @@
+"""GIL301 unguarded-shared-mutation: read-modify-write or check-then-act on state threads share."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Iterator, Optional
+
+import libcst as cst
+
+from gillint.findings import Severity
+from gillint.project import FunctionInfo, ModuleInfo, Project
+from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
+from gillint.sync import CHECK_THEN_ACT, RACING_WRITES, RMW, Mutation, function_facts
+from gillint.threads import ThreadedFunction, concurrent_window, run_together, shared_state, threaded_functions
+
+_MAX_SHOWN = 60
+
+_CONSEQUENCE = {
+    RMW: "is a read-modify-write of {shared}",
+    CHECK_THEN_ACT: "acts on an earlier check of {shared}",
+    RACING_WRITES: "writes the same keys of {shared}",
+}
+_OUTCOME = {
+    RMW: "updates can be lost",
+    CHECK_THEN_ACT: "two threads can both pass the check",
+    RACING_WRITES: "the final content depends on which thread writes last",
+}
+
+
+class UnguardedSharedMutation(Rule):
+    code = "GIL301"
+    name = "unguarded-shared-mutation"
+    summary = "Shared state is read-modified-written or checked-then-set by several threads without a lock."
+    severity = Severity.WARNING
+    doc = RuleDoc(
+        what_it_does="""
+Finds statements in code that runs on several threads at once which update shared state in more
+than one step without holding a lock:
+
+- **read-modify-write**: `counter += 1`, `x = x + 1`, `d[k] = d.get(k, 0) + 1`, `totals[k] += n`,
+  `Counter.update(...)`;
+- **check-then-act**: `if k not in cache: cache[k] = build(k)`, `if self._inst is None:
+  self._inst = ...` (also double-checked locking whose second check is missing);
+- **racing writes**: every thread writing `shared[i]` for the same `range(...)` of keys.
+
+Shared state is a module global written through `global`, a variable of the function that starts
+the threads written through `nonlocal` or mutated in place by a closure, a module-level container or
+instance (also imported from another module), a class attribute, `self.x` of a bound method handed
+to several threads (`target=self.work` in a loop, `pool.map(self.work, ...)`), and an argument
+every thread receives (`args=(stats,)` in a loop).
+
+Threaded code is every function given to `threading.Thread`, a `Thread` subclass's `run`, thread
+pools (`ThreadPoolExecutor`, `multiprocessing.dummy`, `ThreadPool`), `asyncio.to_thread` and
+`run_in_executor`, plus the project functions those call, across modules. It runs on several
+threads when it is dispatched in a loop or comprehension, to a pool's `map`, at two or more
+places, or when the starting code calls it itself before joining. Updates of the same state by
+two different functions whose threads run at the same time, or by the starting function between
+`start()` and `join()`, race as well and are reported at both statements.
+""",
+        why_bad="""
+`counter += 1` is three steps: read `counter`, add one, store the result. The GIL makes each
+bytecode atomic, not the sequence: a thread switch between the read and the store makes another
+thread's update disappear. `if key not in cache: cache[key] = build()` lets two threads both see the
+key missing and both build. Free-threaded Python (3.13t, 3.14t) runs the threads in parallel and
+loses updates all the time.
+
+A passing stress test proves nothing. Since CPython 3.10 the interpreter switches threads only at
+a few points (backward jumps, calls), so `counter += 1` from 4 threads x 20,000 iterations gives
+80,000 every time on 3.11-3.13, while 3.8 loses more than half of the updates. Forcing preemption
+inside the statement (opcode-level tracing) loses updates on 3.11-3.13 too: the race is in the
+code, the interpreter only hides it.
+""",
+        example="""
+import threading
+
+hits = 0
+
+def record(n):
+    global hits
+    for _ in range(n):
+        hits += 1
+
+threads = [threading.Thread(target=record, args=(1000,)) for _ in range(4)]
+""",
+        use_instead="""
+import threading
+
+hits = 0
+hits_lock = threading.Lock()
+
+def record(n):
+    global hits
+    for _ in range(n):
+        with hits_lock:
+            hits += 1
+
+threads = [threading.Thread(target=record, args=(1000,)) for _ in range(4)]
+""",
+        known_problems="""
+- A `with` statement on an object gillint cannot identify (a parameter, an attribute set
+  elsewhere) is assumed to hold a lock; only objects known to be something else (files,
+  executors, sockets, `contextlib` helpers...) are not. A decorator whose name mentions a lock
+  (`@synchronized`) also counts. This misses races but never reports locked code.
+- `container[key]` updates where `key` is a parameter of the function are assumed to touch a
+  per-thread slot (`out[i] += v` with each thread's own `i`), even when two threads could pass the
+  same key.
+- Only threads gillint sees being started count: a function run by one thread while the main
+  thread (or a thread started elsewhere) mutates the same state is not reported, nor is code that
+  runs on threads started by a framework (web servers, GUI toolkits, `socketserver`).
+- Calls are followed through project functions only (5 calls deep); callbacks and calls through
+  `getattr` are not.
+- An object shared through a parameter is recognised only for the dispatched function itself.
+- A statement in another module is reported when the module that starts the threads is linted in
+  the same run (the project model follows imports from the dispatch, not back to it).
+- Check-then-act is recognised when the write is under the `if` that tested the same expression
+  (or follows an `if ...: return` that did); a test and a write in different functions are not.
+""",
+        references=(
+            "[threading: Lock objects](https://docs.python.org/3/library/threading.html#lock-objects)",
+            "[Python FAQ: what kinds of global value mutation are thread-safe?]"
+            "(https://docs.python.org/3/faq/library.html#what-kinds-of-global-value-mutation-are-thread-safe)",
+            "[PEP 703: Making the Global Interpreter Lock Optional](https://peps.python.org/pep-0703/)",
+        ),
+    )
+
+    def check(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:
+        project = context.project
+        racing: list[tuple[ThreadedFunction, Mutation, str]] = []
+        for threaded in threaded_functions(project, module):
+            for mutation in function_facts(project, threaded.function).mutations:
+                shared = shared_state(project, threaded, mutation.target)
+                if shared is not None:
+                    racing.append((threaded, mutation, shared))
+        for threaded, mutation, shared in racing:
+            if threaded.several:
+                threads = _thread_count(threaded)
+            else:
+                other = _other_writer(threaded, shared, racing)
+                main = _main_thread_writes(project, threaded, shared) if other is None else []
+                if main:
+                    other = main[0][0].function.qualname
+                    for main_threaded, main_mutation in main:
+                        yield from _once(project, module, main_threaded, main_mutation, shared,
+                                         f"the thread that starts '{threaded.function.qualname}' while it runs")
+                if other is None:
+                    continue
+                threads = f"a thread while '{other}' writes it on another"
+            yield from _once(project, module, threaded, mutation, shared, threads)
+
+
+def _once(
+    project: Project, module: ModuleInfo, threaded: ThreadedFunction, mutation: Mutation, shared: str, threads: str,
+) -> Iterator[Report]:
+    reported = project.memo("gil301-reported", threaded.function.node, set, set())
+    if id(mutation.node) not in reported:
+        reported.add(id(mutation.node))
+        yield _report(module, threaded, mutation, shared, threads)
+
+
+def _main_thread_writes(
+    project: Project, threaded: ThreadedFunction, shared: str,
+) -> list[tuple[ThreadedFunction, Mutation]]:
+    """Racing updates of ``shared`` by the starting function between the thread's start and join."""
+    window = concurrent_window(threaded.dispatch)
+    if window is None or window[0] is threaded.function:
+        return []
+    dispatcher, start, end = window
+    main = replace(threaded, function=dispatcher, via=(dispatcher.qualname,), self_shared=False,
+                   shared_parameters=frozenset(), distinct_parameters=frozenset())
+    found = []
+    for mutation in function_facts(project, dispatcher).mutations:
+        if not start < dispatcher.module.line_of(mutation.node) < end:
+            continue
+        if shared in (shared_state(project, main, mutation.target), _own_variable(dispatcher, mutation.target)):
+            found.append((main, mutation))
+    return found
+
+
+def _own_variable(dispatcher: FunctionInfo, target: cst.BaseExpression) -> Optional[str]:
+    """How a thread's closure sees the starting function's own variable: nonlocal or closure variable."""
+    base = target
+    while isinstance(base, (cst.Attribute, cst.Subscript)):
+        base = base.value
+    if not isinstance(base, cst.Name) or base.value not in dispatcher.scope.bindings:
+        return None
+    return f"nonlocal '{base.value}'" if base is target else f"closure variable '{base.value}'"
+
+
+def _thread_count(threaded: ThreadedFunction) -> str:
+    if not threaded.workers:
+        return "several threads"
+    pooled = threaded.dispatch.api not in ("threading.Thread", "_thread.start_new_thread") \
+        and threaded.dispatch.subclass is None
+    return f"up to {threaded.workers} pool threads" if pooled else f"{threaded.workers} threads"
+
+
+def _other_writer(
+    threaded: ThreadedFunction, shared: str, racing: list[tuple[ThreadedFunction, Mutation, str]],
+) -> Optional[str]:
+    """A function on another thread, running at the same time, that also updates ``shared``."""
+    for other, _, other_shared in racing:
+        if (other_shared == shared and other.function is not threaded.function
+                and run_together(threaded.dispatch, other.dispatch)):
+            return other.function.qualname
+    return None
+
+
+def _report(module: ModuleInfo, threaded: ThreadedFunction, mutation: Mutation, shared: str, threads: str) -> Report:
+    function = threaded.function
+    target_module = function.module
+    shown = " ".join(target_module.code_of(mutation.node).split())
+    if len(shown) > _MAX_SHOWN:
+        shown = shown[: _MAX_SHOWN - 3] + "..."
+    via = f" (called from '{threaded.via[0]}')" if len(threaded.via) > 1 else ""
+    what = _CONSEQUENCE[mutation.operation].format(shared=shared)
+    message = (f"'{shown}' {what} from '{function.qualname}'{via}, which runs on {threads} without a lock; "
+               f"{_OUTCOME[mutation.operation]}")
+    dispatch = threaded.dispatch
+    root = threaded.root
+    evidence = {
+        "dispatch": {"api": dispatch.api, "path": module.display_path, "line": module.line_of(dispatch.site.node)},
+        "target": {"name": root.qualname, "path": root.module.display_path, "line": root.module.line_of(root.node)},
+        "arguments": [module.code_of(a) for a in dispatch.arguments],
+        "workers": threaded.workers,
+        "shared": shared,
+        "function": function.qualname,
+        "function_path": target_module.display_path,
+        "operation": mutation.operation,
+    }
+    return Report(mutation.node, message, module=None if target_module is module else target_module,
+                  evidence=evidence)
