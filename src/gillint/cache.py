@@ -128,6 +128,8 @@ class Cache:
         entry = self.entries.get(path)
         if not isinstance(entry, dict) or entry.get("hash") != digest or entry.get("kind") != kind:
             return None
+        if entry.get("display") != displays.get(path, path):
+            return None  # findings name the file as it was named then (relative, absolute, as a context file)
         try:
             for dep_path, dep_hash, dep_display in entry["deps"]:
                 if self.current_hash(dep_path) != dep_hash or displays.get(dep_path, dep_path) != dep_display:
@@ -144,7 +146,7 @@ class Cache:
             if dep_hash is None:
                 return  # a dependency vanished: do not cache a result that cannot be validated
             deps.append([dep, dep_hash, displays.get(dep, dep)])
-        self.entries[path] = {"hash": digest, "kind": kind, "deps": deps,
+        self.entries[path] = {"hash": digest, "kind": kind, "deps": deps, "display": displays.get(path, path),
                               "findings": [finding.to_dict() for finding in findings]}
         self._dirty = True
 

@@ -286,8 +286,8 @@ def _filter(
     suppressed: Counter[str] = Counter()
     noqa_by_path: dict[str, Optional[dict[int, str]]] = {}
     for finding in sorted_findings(list(raw)):
-        if finding.path not in linted and not finding.is_analysis_error:
-            continue  # in a module loaded only to follow an import
+        if finding.path not in linted:
+            continue  # in a module loaded only to follow an import, or a context file
         if not config.is_enabled(finding.code, config.ignored_for(finding.path)):
             continue
         if not disable_noqa:

@@ -29,6 +29,7 @@ _OUTCOME = {
 
 class UnguardedSharedMutation(Rule):
     code = "GIL301"
+    reports_in_other_modules = True
     name = "unguarded-shared-mutation"
     summary = "Shared state is read-modified-written or checked-then-set by several threads without a lock."
     severity = Severity.WARNING
