@@ -7,7 +7,9 @@ with its enclosing nodes. Positions are resolved lazily, only when a finding nee
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterator, Optional, Sequence, Union
 
@@ -159,7 +161,7 @@ class ModuleInfo:
         tree = cst.parse_module(source)
         module = cls(path, display_path, name, is_package, source, tree)
         module.scope = Scope(ScopeKind.MODULE, tree, None, module, "")
-        tree.visit(_Indexer(module))
+        _Indexer(module).walk(tree)
         return module
 
     # -- lookups -------------------------------------------------------------------------------
@@ -264,29 +266,45 @@ def _child_blocks(statement: cst.BaseStatement) -> Iterator[Sequence[cst.BaseSta
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 
 
-class _Indexer(cst.CSTVisitor):
-    """The single traversal: scopes, bindings, defs, classes and call sites."""
+class _Indexer:
+    """The single traversal: scopes, bindings, defs, classes and call sites.
+
+    It walks the tree's fields itself instead of using ``CSTNode.visit``: libcst's visitor rebuilds
+    every node on the way back up, which cost as much as the parse (measured on ``_pydecimal.py``:
+    parse 0.28 s, an empty ``CSTVisitor`` 0.25 s).
+    """
 
     def __init__(self, module: ModuleInfo) -> None:
-        super().__init__()
         self.module = module
         self.scope = module.scope
         self.stack: list[cst.CSTNode] = []
         self.functions: list[Optional[FunctionInfo]] = [None]
         self.classes: list[Optional[ClassInfo]] = [None]
 
-    # Every node goes through on_visit/on_leave: keep the ancestor stack here.
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        handler = _VISIT.get(type(node))
-        descend = handler(self, node) if handler is not None else True
-        self.stack.append(node)
-        return descend is not False
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        self.stack.pop()
-        handler = _LEAVE.get(type(original_node))
+    def walk(self, node: cst.CSTNode) -> None:
+        """Index ``node`` and its descendants, in source order, keeping the ancestor stack."""
+        kind = type(node)
+        handler = _VISIT.get(kind)
         if handler is not None:
-            handler(self, original_node)
+            handler(self, node)
+        self.stack.append(node)
+        body_hooks = _BODY_HOOKS.get(kind)
+        for name in _child_fields(kind):
+            value = getattr(node, name)
+            if body_hooks is not None and name == "body":
+                body_hooks[0](self, node)
+            if isinstance(value, cst.CSTNode):
+                self.walk(value)
+            elif isinstance(value, (list, tuple)):
+                for item in value:
+                    if isinstance(item, cst.CSTNode):
+                        self.walk(item)
+            if body_hooks is not None and name == "body":
+                body_hooks[1](self, node)
+        self.stack.pop()
+        leave = _LEAVE.get(kind)
+        if leave is not None:
+            leave(self, node)
 
     # -- scopes ---------------------------------------------------------------------------------
 
@@ -331,7 +349,7 @@ class _Indexer(cst.CSTVisitor):
             )
 
     # Decorators, defaults and bases belong to the enclosing scope; only the body to the new one.
-    def visit_FunctionDef_body(self, node: cst.FunctionDef) -> None:
+    def enter_function_body(self, node: cst.FunctionDef) -> None:
         info = self.module.function_for(node)
         assert info is not None
         self.scope = info.scope
@@ -342,7 +360,7 @@ class _Indexer(cst.CSTVisitor):
             else:
                 info.scope.nonlocal_names.update(n.name.value for n in statement.names)
 
-    def leave_FunctionDef_body(self, node: cst.FunctionDef) -> None:
+    def leave_function_body(self, node: cst.FunctionDef) -> None:
         self.functions.pop()
         self._pop()
 
@@ -355,17 +373,17 @@ class _Indexer(cst.CSTVisitor):
         self.module.classes.append(info)
         self.module._by_node[node] = info
 
-    def visit_ClassDef_body(self, node: cst.ClassDef) -> None:
+    def enter_class_body(self, node: cst.ClassDef) -> None:
         info = self.module.class_for(node)
         assert info is not None
         self.scope = info.scope
         self.classes.append(info)
 
-    def leave_ClassDef_body(self, node: cst.ClassDef) -> None:
+    def leave_class_body(self, node: cst.ClassDef) -> None:
         self.classes.pop()
         self._pop()
 
-    def visit_Lambda_body(self, node: cst.Lambda) -> None:
+    def enter_lambda_body(self, node: cst.Lambda) -> None:
         scope = self._push(ScopeKind.LAMBDA, node, self._child_qualname("<lambda>"))
         params = node.params
         for param in [*params.posonly_params, *params.params, *params.kwonly_params]:
@@ -378,7 +396,7 @@ class _Indexer(cst.CSTVisitor):
                     Binding(star.name.value, BindingKind.PARAMETER, scope, node)
                 )
 
-    def leave_Lambda_body(self, node: cst.Lambda) -> None:
+    def leave_lambda_body(self, node: cst.Lambda) -> None:
         self._pop()
 
     def visit_comprehension(self, node: cst.CSTNode) -> None:
@@ -524,4 +542,34 @@ _VISIT = {
     **{kind: _Indexer.visit_comprehension for kind in _COMPREHENSIONS},
 }
 _LEAVE = {kind: _Indexer.leave_comprehension for kind in _COMPREHENSIONS}
+#: Scopes of defs, classes and lambdas cover their body only (not decorators, defaults or bases).
+_BODY_HOOKS = {
+    cst.FunctionDef: (_Indexer.enter_function_body, _Indexer.leave_function_body),
+    cst.ClassDef: (_Indexer.enter_class_body, _Indexer.leave_class_body),
+    cst.Lambda: (_Indexer.enter_lambda_body, _Indexer.leave_lambda_body),
+}
+#: Fields that hold only punctuation, whitespace or flags: never walked.
+_TRIVIA = frozenset({
+    "lpar", "rpar", "lbracket", "rbracket", "lbrace", "rbrace", "comma", "semicolon", "colon", "dot",
+    "equal", "star", "arrow", "asynchronous", "operator", "leading_lines", "lines_after_decorators",
+    "header", "footer", "newline", "default_indent", "default_newline", "encoding", "has_trailing_newline",
+})
+
+
+#: Node types whose dataclass fields are not declared in source order.
+_SOURCE_ORDER = {
+    cst.FunctionDef: ("decorators", "name", "type_parameters", "params", "returns", "body"),
+    cst.ClassDef: ("decorators", "name", "type_parameters", "bases", "keywords", "body"),
+    cst.IfExp: ("body", "test", "orelse"),
+}
+
+
+@lru_cache(maxsize=None)
+def _child_fields(kind: type) -> tuple[str, ...]:
+    """The fields of a node type that may hold child nodes, in source order."""
+    names = [f.name for f in dataclasses.fields(kind) if f.name not in _TRIVIA and not f.name.startswith("whitespace")]
+    order = _SOURCE_ORDER.get(kind)
+    if order is not None:
+        names.sort(key=lambda name: order.index(name) if name in order else len(order))
+    return tuple(names)
 
