@@ -250,12 +250,10 @@ def _method_dispatch(project: Project, site: CallSite, func: cst.Attribute) -> l
     if method not in kb.POOL_TASK_METHODS and method not in kb.EXECUTOR_TASK_METHODS:
         return []
     receiver = pool_types(project, func.value, site.scope)
-    if kb.family(receiver, kb.THREAD_POOLS):
-        executor, pickling = Executor.THREAD, Pickling.NEVER
-    elif kb.family(receiver, kb.PROCESS_POOLS):
-        executor, pickling = Executor.PROCESS, Pickling.ALWAYS
-    else:
+    family = _pool_family(receiver)
+    if family is None:
         return []
+    executor, pickling = family
     pool_name = receiver[0].rpartition(".")[2] if receiver[0] else "pool"
     api = f"{pool_name}.{method}"
     is_executor = "Executor" in pool_name
@@ -327,6 +325,15 @@ def _returned_pools(project: Project, call: cst.Call, scope: Scope) -> list[Opti
     return project.instance_types(call, scope)
 
 
+def _pool_family(types: list[Optional[str]]) -> Optional[tuple[Executor, Pickling]]:
+    """Thread pool or process pool (and whether tasks are pickled), when every possible type agrees."""
+    if kb.family(types, kb.THREAD_POOLS):
+        return Executor.THREAD, Pickling.NEVER
+    if kb.family(types, kb.PROCESS_POOLS):
+        return Executor.PROCESS, Pickling.ALWAYS
+    return None
+
+
 def _run_in_executor(project: Project, site: CallSite) -> list[Dispatch]:
     """``loop.run_in_executor(executor, f, *args)``; ``None`` means the loop's default thread pool."""
     args = site.node.args
@@ -336,12 +343,9 @@ def _run_in_executor(project: Project, site: CallSite) -> list[Dispatch]:
     if isinstance(executor_expr, cst.Name) and executor_expr.value == "None":
         executor, pickling = Executor.THREAD, Pickling.NEVER
     else:
-        types = pool_types(project, executor_expr, site.scope)
-        if kb.family(types, kb.THREAD_POOLS):
-            executor, pickling = Executor.THREAD, Pickling.NEVER
-        elif kb.family(types, kb.PROCESS_POOLS):
-            executor, pickling = Executor.PROCESS, Pickling.ALWAYS
-        else:
+        family = _pool_family(pool_types(project, executor_expr, site.scope))
+        if family is None:
             return []
+        executor, pickling = family
     arguments = tuple(a.value for a in args[2:] if not a.star)
     return [Dispatch(site, executor, "run_in_executor", args[1].value, None, arguments, (), pickling, site.in_loop)]

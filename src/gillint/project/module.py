@@ -21,20 +21,12 @@ from gillint.project.scopes import Binding, BindingKind, Scope, ScopeKind
 FunctionNode = Union[cst.FunctionDef, cst.Lambda]
 
 
-@dataclass(eq=False)
-class FunctionInfo:
-    """A ``def`` (sync or async) and what the index knows about it."""
+class _Definition:
+    """What functions and classes share: a name, a module, and a qualified name inside it."""
 
-    node: cst.FunctionDef
+    node: Union[cst.FunctionDef, cst.ClassDef]
     module: ModuleInfo
-    #: Qualified name inside the module: ``f``, ``C.method``, ``outer.<locals>.inner``.
     qualname: str
-    #: The scope the ``def`` statement is in, and the scope of its own body.
-    defining_scope: Scope
-    scope: Scope
-    #: The class this is a method of (directly in the class body), if any.
-    owner: Optional[ClassInfo] = None
-    calls: list[CallSite] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -49,6 +41,22 @@ class FunctionInfo:
     def is_local(self) -> bool:
         """Defined inside a function body (so it cannot be pickled by reference)."""
         return "<locals>" in self.qualname
+
+
+@dataclass(eq=False)
+class FunctionInfo(_Definition):
+    """A ``def`` (sync or async) and what the index knows about it."""
+
+    node: cst.FunctionDef
+    module: ModuleInfo
+    #: Qualified name inside the module: ``f``, ``C.method``, ``outer.<locals>.inner``.
+    qualname: str
+    #: The scope the ``def`` statement is in, and the scope of its own body.
+    defining_scope: Scope
+    scope: Scope
+    #: The class this is a method of (directly in the class body), if any.
+    owner: Optional[ClassInfo] = None
+    calls: list[CallSite] = field(default_factory=list)
 
     @property
     def is_async(self) -> bool:
@@ -66,7 +74,7 @@ class FunctionInfo:
 
 
 @dataclass(eq=False)
-class ClassInfo:
+class ClassInfo(_Definition):
     """A ``class`` statement: its bases, methods and the attributes its methods set on ``self``."""
 
     node: cst.ClassDef
@@ -77,18 +85,6 @@ class ClassInfo:
     methods: dict[str, FunctionInfo] = field(default_factory=dict)
     #: ``self.<name> = value`` assignments in any method, in source order.
     instance_attributes: dict[str, list[Binding]] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return self.node.name.value
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.module.name}.{self.qualname}"
-
-    @property
-    def is_local(self) -> bool:
-        return "<locals>" in self.qualname
 
     @property
     def bases(self) -> list[cst.BaseExpression]:
