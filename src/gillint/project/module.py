@@ -125,7 +125,7 @@ class CallSite:
     def in_loop(self) -> bool:
         """Evaluated repeatedly inside its function: in a loop or comprehension body."""
         for node in reversed(self.ancestors):
-            if isinstance(node, (cst.For, cst.While, cst.CompFor)):
+            if isinstance(node, (cst.For, cst.While, cst.CompFor, *_COMPREHENSIONS)):
                 return True
             if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
                 return False
