@@ -10,7 +10,7 @@ waits and nothing unknown is :attr:`Effects.cpu_bound`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Iterator, Optional, Union
 
 import libcst as cst
@@ -41,8 +41,8 @@ _LITERALS = (cst.List, cst.Tuple, cst.Set, cst.Dict, cst.ListComp, cst.SetComp, 
 class Evidence:
     """Where an effect shows, and how to say it in a message."""
 
-    module: ModuleInfo
-    node: cst.CSTNode
+    module: ModuleInfo = field(repr=False)
+    node: cst.CSTNode = field(repr=False)
     #: ``a pure-Python loop``, ``sorted(), C code that holds the GIL``, ``requests.get``.
     what: str
     #: Functions followed from the dispatched callable to the evidence (outermost first).
@@ -224,20 +224,47 @@ class EffectsModel:
 
     # -- one call ------------------------------------------------------------------------------
 
-    def _callee_name(self, call: cst.Call, scope: Scope, targets: list[CallableTarget]) -> Optional[str]:
+    def _callee_name(
+        self, call: cst.Call, scope: Scope, targets: list[CallableTarget], depth: int = 0,
+    ) -> Optional[str]:
         """The qualified name of the callee, through the receiver's type for method calls."""
         external = [t.qualname for t in targets if t.kind is TargetKind.EXTERNAL and t.qualname]
         if len(external) == 1 and len(targets) == 1:
             return external[0]
         func = call.func
-        if not isinstance(func, cst.Attribute):
+        if not isinstance(func, cst.Attribute) or depth > MAX_CALL_DEPTH:
             return None
-        types = self.project.instance_types(func.value, scope)
-        if types and all(types) and len(set(types)) == 1 and self.project.definition(types[0]) is None:
-            return f"{types[0]}.{func.attr.value}"
-        if _is_builtin_value(self.project, func.value, scope):
-            return f"builtins.object.{func.attr.value}"
-        return None
+        receiver = self._receiver_type(func.value, scope, depth)
+        if receiver is None:
+            return None
+        name, is_result = receiver
+        if is_result and func.attr.value in PURE_METHODS:
+            name = "builtins.object"  # digest.startswith(...): a string or container a call returned
+        return f"{name}.{func.attr.value}"
+
+    def _receiver_type(self, expr: cst.BaseExpression, scope: Scope, depth: int) -> Optional[tuple[str, bool]]:
+        """A dotted name for what ``expr`` holds (its class, or the call that made it), and
+        whether it is a call's result.
+
+        ``m = pattern.match(line)`` gives ``re.compile.match``: a result is taken to belong to the
+        library that returned it. Literals and builtin results are ``builtins.object``.
+        """
+        types = self.project.instance_types(expr, scope)
+        if types and all(types) and len(set(types)) == 1:
+            return (types[0], False) if self.project.definition(types[0]) is None else None
+        values = self.project.values(expr, scope)
+        if values and all(isinstance(v.expr, _LITERALS) for v in values):
+            return "builtins.object", False
+        if len(values) != 1 or not isinstance(values[0].expr, cst.Call) or values[0].expr is expr:
+            return None
+        made_by = values[0].expr
+        targets = self.project.callable_targets(made_by.func, values[0].scope)
+        if any(t.kind in _FOLLOWED for t in targets):
+            return None
+        name = self._callee_name(made_by, values[0].scope, targets, depth + 1)
+        if name is None:
+            return None
+        return ("builtins.object" if name.startswith("builtins.") else name), True
 
     def _external(
         self, qualname: str, node: cst.CSTNode, module: ModuleInfo, in_loop: bool, call: Optional[cst.Call],
@@ -246,6 +273,8 @@ class EffectsModel:
         short = qualname.replace("builtins.", "")
         if qualname in OUTPUT_CALLS:
             effect = Effect.RELEASES if in_loop else Effect.NEUTRAL
+        if effect is Effect.RELEASES and call is not None and _small_hash_input(qualname, call):
+            effect = Effect.PURE
         if effect is Effect.RELEASES:
             return Effects(waits=Evidence(module, node, f"{short}() releases the GIL or waits"))
         if effect is Effect.CPU:
@@ -296,10 +325,23 @@ def _big_input(call: cst.Call) -> bool:
     return not isinstance(data, _LITERALS)
 
 
-def _is_builtin_value(project: Project, expr: cst.BaseExpression, scope: Scope) -> bool:
-    """A receiver that is a literal container or string (``", ".join``, ``self.items = []``)."""
-    values = project.values(expr, scope)
-    return bool(values) and all(isinstance(v.expr, _LITERALS) for v in values)
+def _small_hash_input(qualname: str, call: cst.Call) -> bool:
+    """``hashlib.sha256(f"{block}{nonce}".encode())``: hashlib keeps the GIL below 2 KiB of data.
+
+    Reading the result (``.hexdigest()``) is cheap too.
+    """
+    if not qualname.startswith("hashlib."):
+        return False
+    if qualname.rpartition(".")[2] in ("digest", "hexdigest", "copy"):
+        return True
+    if not call.args:
+        return False
+    data = call.args[0].value
+    if isinstance(data, cst.Call) and isinstance(data.func, cst.Attribute) and data.func.attr.value == "encode":
+        data = data.func.value
+        if isinstance(data, cst.Call) and isinstance(data.func, cst.Name) and data.func.value in ("str", "repr"):
+            return True
+    return isinstance(data, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString))
 
 
 def _in_nested_class(site: CallSite, function: cst.FunctionDef) -> bool:

@@ -326,7 +326,7 @@ class Project:
         name = self.qualified_name(expr, scope)
         return self.definition(name) if name else None
 
-    def instance_types(self, expr: cst.CSTNode, scope: Scope) -> list[Optional[str]]:
+    def instance_types(self, expr: cst.CSTNode, scope: Scope, depth: int = 0) -> list[Optional[str]]:
         """Dotted class names of what ``expr`` may evaluate to; None for each unknown possibility.
 
         Only constructor calls are typed: ``ThreadPoolExecutor(4)`` gives
@@ -337,6 +337,8 @@ class Project:
         from gillint.knowledge import FACTORY_RESULTS, context_attribute_type
 
         types: list[Optional[str]] = []
+        if depth > MAX_DEPTH:
+            return [None]
         for value in self.values(expr, scope):
             call = value.expr
             if not isinstance(call, cst.Call):
@@ -350,7 +352,7 @@ class Project:
             if name is not None:
                 types.append(FACTORY_RESULTS.get(name, name))
             elif isinstance(call.func, cst.Attribute):
-                owners = self.instance_types(call.func.value, value.scope)
+                owners = self.instance_types(call.func.value, value.scope, depth + 1)
                 types.append(context_attribute_type(owners, call.func.attr.value))
             else:
                 types.append(None)

@@ -138,7 +138,20 @@ def _cpu_target(model: EffectsModel, dispatch: Dispatch) -> tuple[Optional[Calla
     every = [(t, model.of_target(t)) for t in targets]
     if not every or not all(e.cpu_bound for _, e in every):
         return None, Effects()
+    if all(_unwrap(t).kind is TargetKind.EXTERNAL for t in targets) and _literal_data(dispatch):
+        return None, Effects()  # sum([40, 2]): a C call on a literal is instant
     return every[0]
+
+
+def _unwrap(target: CallableTarget) -> CallableTarget:
+    while target.kind is TargetKind.PARTIAL and target.inner is not None:
+        target = target.inner
+    return target
+
+
+def _literal_data(dispatch: Dispatch) -> bool:
+    sent = (*dispatch.arguments, *dispatch.iterables)
+    return all(isinstance(e, (cst.List, cst.Tuple, cst.Set, cst.Dict, cst.SimpleString, cst.Integer)) for e in sent)
 
 
 def _scope_key(dispatch: Dispatch) -> int:
@@ -223,8 +236,7 @@ def _report(dispatch: Dispatch, target: CallableTarget, effects: Effects, worker
 
 
 def _target_location(target: CallableTarget, name: str) -> dict[str, Any]:
-    while target.kind is TargetKind.PARTIAL and target.inner is not None:
-        target = target.inner
+    target = _unwrap(target)
     if target.function is not None:
         function = target.function
         return {"name": function.qualname, "path": function.module.display_path,
