@@ -16,6 +16,7 @@ from typing import Iterator, Optional, Union
 import libcst as cst
 
 from gillint.effects.tables import (
+    CLIENT_NAMES,
     NEUTRAL_METHODS,
     OUTPUT_CALLS,
     PURE_METHODS,
@@ -298,15 +299,26 @@ def _by_method_name(call: cst.Call) -> Optional[Effect]:
     method = func.attr.value
     positional = [a for a in call.args if a.keyword is None]
     keywords = {a.keyword.value for a in call.args if a.keyword is not None}
-    if method in WAITING_WITHOUT_POSITIONAL and (not positional or keywords & WAITING_KEYWORDS):
+    blocking_flag = bool(positional) and isinstance(positional[0].value, cst.Name) and \
+        positional[0].value.value in ("True", "False")
+    if method in WAITING_WITHOUT_POSITIONAL and (not positional or blocking_flag or keywords & WAITING_KEYWORDS):
         return Effect.RELEASES
     if method in WAITING_METHODS:
         return Effect.RELEASES
     if method in PURE_METHODS:
-        return Effect.PURE
+        # session.get(url), conn.update(...), s3.copy(...): a container method name on a client.
+        return Effect.RELEASES if CLIENT_NAMES.search(_terminal_name(func.value)) else Effect.PURE
     if method in NEUTRAL_METHODS:
         return Effect.NEUTRAL
     return None
+
+
+def _terminal_name(expr: cst.BaseExpression) -> str:
+    if isinstance(expr, cst.Name):
+        return expr.value
+    if isinstance(expr, cst.Attribute):
+        return expr.attr.value
+    return ""
 
 
 def _callee_text(module: ModuleInfo, call: cst.Call) -> str:

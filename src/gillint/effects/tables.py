@@ -13,6 +13,7 @@ Sources: the CPython docs (I/O, ``time.sleep``, ``hashlib`` on data over 2047 by
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from typing import Iterable, Mapping, Optional
 
@@ -118,6 +119,14 @@ PURE_METHODS = frozenset("""
     issubset issuperset isdisjoint intersection_update difference_update removeprefix removesuffix
     rotate fromkeys real imag
 """.split())
+
+#: Receiver names that say "a client of something remote": ``session.get(url)`` is a request,
+#: not a dict lookup. Checked only when the receiver's type is unknown.
+CLIENT_NAMES = re.compile(
+    r"(?:^|_)(?:session|client|conn|connection|cursor|cur|db|http|api|sock|socket|redis|s3|bucket|"
+    r"collection|engine|browser|driver|channel|stub|ftp|smtp|ssh|sftp|resp|response|stream|proc|pipe)$",
+    re.IGNORECASE,
+)
 
 #: Method names of bookkeeping on unknown receivers: logging, queue puts, events, releases.
 NEUTRAL_METHODS = frozenset("""
