@@ -167,15 +167,15 @@ class EffectsModel:
         self, body: cst.CSTNode, module: ModuleInfo, calls: list[CallSite], function: Optional[FunctionInfo],
     ) -> Effects:
         found = _Accumulator()
-        loops = _hot_loops(body)
-        if loops:
-            found.loop = Evidence(module, loops[0], _loop_description(loops[0]))
-        loop_nodes = set(_all_loops(body))
+        loops = _walk_loops(body)
+        if loops.hot:
+            found.loop = Evidence(module, loops.hot[0], _loop_description(loops.hot[0]))
+        loop_nodes = set(loops.loops)
         for site in calls:
             in_loop = any(node in loop_nodes for node in site.ancestors)
             self._add_call(found, site, in_loop, function)
         scope = function.scope if function is not None else (calls[0].scope if calls else module.scope)
-        for loop in loop_nodes:
+        for loop in loops.loops:
             if isinstance(loop, cst.For) and not isinstance(loop.iter, cst.Call):
                 self._add_iteration(found, loop.iter, scope)
         return found.result()
@@ -406,14 +406,6 @@ def _walk_loops(body: cst.CSTNode) -> _LoopFinder:
     finder = _LoopFinder()
     body.visit(finder)
     return finder
-
-
-def _all_loops(body: cst.CSTNode) -> list[Loop]:
-    return _walk_loops(body).loops
-
-
-def _hot_loops(body: cst.CSTNode) -> list[Loop]:
-    return _walk_loops(body).hot
 
 
 def _does_work(loop: Loop) -> bool:

@@ -86,9 +86,10 @@ def main():
   `Thread`s started in the same function, any task given to a thread pool with more than one
   worker), or when it is handed to `asyncio.to_thread`/`run_in_executor`, where the event loop keeps
   running Python code beside it (the asyncio docs say these are for I/O-bound functions). A single
-  `Thread` doing CPU work in the background is *not* reported: it is often there to keep a GUI or
-  server responsive, not to make anything faster, and gillint cannot see whether the main thread
-  computes meanwhile.
+  `Thread` doing CPU work in the background is reported only when the function that starts it goes
+  on to call CPU-bound code before any `join()`; otherwise it is often there to keep a GUI or server
+  responsive, not to make anything faster, and gillint cannot see what else the program computes
+  meanwhile.
 - **Input sizes are unknown.** A loop over a parameter may run three times; `sorted(items)` on a
   short list is instant. Findings whose only evidence is a holding C call or recursion have
   `"confidence": "medium"`.
@@ -127,9 +128,10 @@ def main():
             per_scope[key] = per_scope.get(key, 0) + 1
         for dispatch, target, effects in found:
             workers = _workers(project, dispatch)
-            if workers == 1 or not (_side_by_side(dispatch) or per_scope[_scope_key(dispatch)] > 1):
+            if workers == 1:
                 continue
-            yield _report(dispatch, target, effects, workers)
+            if _side_by_side(dispatch) or per_scope[_scope_key(dispatch)] > 1 or _caller_computes(model, dispatch):
+                yield _report(dispatch, target, effects, workers)
 
 
 def _cpu_target(model: EffectsModel, dispatch: Dispatch) -> tuple[Optional[CallableTarget], Effects]:
@@ -165,6 +167,21 @@ def _side_by_side(dispatch: Dispatch) -> bool:
     if dispatch.concurrent or dispatch.api in _EVENT_LOOP_APIS:
         return True
     return dispatch.subclass is None and dispatch.api != "threading.Thread"  # a pool task
+
+
+def _caller_computes(model: EffectsModel, dispatch: Dispatch) -> bool:
+    """After starting the thread, the same function calls CPU-bound code before any ``join()``."""
+    module, scope = dispatch.module, dispatch.site.scope.function_scope
+    start = module.line_of(dispatch.site.node)
+    later = [s for s in module.calls if s.scope.function_scope is scope and module.line_of(s.node) > start]
+    for site in sorted(later, key=lambda s: module.line_of(s.node)):
+        func = site.node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "join":
+            return False
+        targets = model.project.callable_targets(func, site.scope)
+        if any(t.kind is TargetKind.FUNCTION and model.of_target(t).cpu_bound for t in targets):
+            return True
+    return False
 
 
 def _workers(project: Project, dispatch: Dispatch) -> Optional[int]:
