@@ -200,11 +200,24 @@ class EffectsModel:
             found.holds = found.holds or direct.cpu
             found.add(replace(direct, cpu=None), None)
             return
+        namesakes = self._same_module_methods(call, module)
+        if namesakes:
+            for method in namesakes:
+                found.add(self.of_function(method), method.qualname)
+            return
         effect = _by_method_name(call)
         if effect is Effect.RELEASES and found.waits is None:
             found.waits = Evidence(module, call, f"{_callee_text(module, call)} waits")
         elif effect is None and found.unknown is None:
             found.unknown = Evidence(module, call, f"{_callee_text(module, call)} is not known")
+
+    @staticmethod
+    def _same_module_methods(call: cst.Call, module: ModuleInfo) -> list[FunctionInfo]:
+        """``body.step(dt)`` on an object of unknown type, where this module's classes define ``step``."""
+        if not isinstance(call.func, cst.Attribute):
+            return []
+        name = call.func.attr.value
+        return [c.methods[name] for c in module.classes if name in c.methods and not name.startswith("__")]
 
     def _add_iteration(self, found: _Accumulator, iterable: cst.BaseExpression, scope: Scope) -> None:
         """``for line in self.file`` waits when the object iterated came from an I/O call."""
