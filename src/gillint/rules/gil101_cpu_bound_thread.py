@@ -99,8 +99,12 @@ def main():
   with `extend-releases-gil` / `extend-cpu-bound`.
 - **Waiting anywhere wins.** A function that waits once (one download, one `queue.get()`) and then
   computes is not reported, though its computation still serialises.
-- Method names are trusted on receivers of unknown type: `x.read()`, `x.recv()`, `x.get()` (without
-  a key), `x.join()` (without arguments) are taken as waits.
+- Guesses on objects of unknown type: `x.read()`, `x.recv()`, `x.get()` (without a key), `x.join()`
+  (without arguments) are taken as waits, and so is a container method on a client-like name
+  (`session.get(url)`, `db_conn.update(row)`); `x.step()` follows the `step` methods of the
+  classes of the same module; an object a library call returned belongs to that library
+  (`m = pattern.match(line)` is `re`). `hashlib` on a short literal or `str(...).encode()` is taken
+  to keep the GIL (it releases it only above 2 KiB).
 - **Free-threaded builds.** On CPython 3.13t/3.14t with the GIL disabled (`sys._is_gil_enabled()`
   is False) threads do run Python code in parallel and the finding does not apply; extension
   modules that are not marked free-threading safe re-enable the GIL. Ignore GIL101 for code that
