@@ -141,12 +141,12 @@ class EffectsModel:
 
     def of_function(self, function: FunctionInfo) -> Effects:
         """The memoised summary of a ``def``; a recursive request reports recursion."""
-        if function.is_async or _is_generator(function.node):
-            return _NOTHING  # calling it only creates a coroutine or generator
         if self._depth >= MAX_CALL_DEPTH:
             return Effects(unknown=Evidence(function.module, function.node, "a call chain too deep to follow"))
 
         def compute() -> Effects:
+            if function.is_async or _is_generator(function.node):
+                return _NOTHING  # calling it only creates a coroutine or generator
             self._depth += 1
             try:
                 calls = [c for c in function.calls if not _in_nested_class(c, function.node)]
