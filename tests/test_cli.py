@@ -185,3 +185,7 @@ def test_examples() -> None:
     assert found == {("lambda_to_pool.py", 11, "GIL201", "lambda"), ("lambda_to_pool.py", 13, "GIL202", "open file")}
     clean = gillint(str(EXAMPLES / "good_processes.py"), str(EXAMPLES / "good_io_threads.py"))
     assert clean.returncode == 0, clean.stdout
+    threads = gillint("--format", "json", "--select", "GIL101", str(EXAMPLES))
+    targets = {Path(f["path"]).name: f["evidence"]["target"]["name"] for f in json.loads(threads.stdout)["findings"]}
+    # shared_counter.py's four threads also run a pure-Python loop: true, though it is there for GIL301.
+    assert targets == {"cpu_threads.py": "sum_of_squares", "shared_counter.py": "record"}

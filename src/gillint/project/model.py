@@ -330,7 +330,7 @@ class Project:
         name = self.qualified_name(expr, scope)
         return self.definition(name) if name else None
 
-    def instance_types(self, expr: cst.CSTNode, scope: Scope) -> list[Optional[str]]:
+    def instance_types(self, expr: cst.CSTNode, scope: Scope, depth: int = 0) -> list[Optional[str]]:
         """Dotted class names of what ``expr`` may evaluate to; None for each unknown possibility.
 
         Only constructor calls are typed: ``ThreadPoolExecutor(4)`` gives
@@ -340,9 +340,11 @@ class Project:
         makes a receiver's type depend on itself, and chains of such rebindings would otherwise
         be explored exponentially.
         """
-        return self.memo("instance-types", expr, lambda: self._instance_types(expr, scope), [None])
+        if depth > MAX_DEPTH:
+            return [None]  # a long chain of receivers (``a.b().c().d()...``): unknown, not a RecursionError
+        return self.memo("instance-types", expr, lambda: self._instance_types(expr, scope, depth), [None])
 
-    def _instance_types(self, expr: cst.CSTNode, scope: Scope) -> list[Optional[str]]:
+    def _instance_types(self, expr: cst.CSTNode, scope: Scope, depth: int) -> list[Optional[str]]:
         from gillint.knowledge import FACTORY_RESULTS, context_attribute_type
 
         types: list[Optional[str]] = []
@@ -359,7 +361,7 @@ class Project:
             if name is not None:
                 types.append(FACTORY_RESULTS.get(name, name))
             elif isinstance(call.func, cst.Attribute):
-                owners = self.instance_types(call.func.value, value.scope)
+                owners = self.instance_types(call.func.value, value.scope, depth + 1)
                 types.append(context_attribute_type(owners, call.func.attr.value))
             else:
                 types.append(None)

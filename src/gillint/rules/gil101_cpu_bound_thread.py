@@ -1,0 +1,268 @@
+"""GIL101 cpu-bound-thread: pure-Python CPU work handed to threads, where the GIL serialises it."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Optional
+
+import libcst as cst
+
+from gillint.effects import Effects, EffectsModel, Knowledge
+from gillint.findings import Severity
+from gillint.options import Option
+from gillint.project import CallableTarget, Dispatch, Executor, ModuleInfo, Project, TargetKind, dispatches
+from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
+
+_ADVICE = "under the GIL threads take turns; use ProcessPoolExecutor or multiprocessing, or a GIL-releasing library"
+#: APIs whose callers keep running Python code (an event loop) while the thread works.
+_EVENT_LOOP_APIS = frozenset({"asyncio.to_thread", "run_in_executor"})
+_WORKER_KEYWORDS = ("max_workers", "processes")
+
+
+class CpuBoundThread(Rule):
+    code = "GIL101"
+    name = "cpu-bound-thread"
+    summary = "CPU-bound pure-Python work runs on threads, which the GIL lets run only one at a time."
+    severity = Severity.WARNING
+    options = (
+        Option("extend-releases-gil", "list[str]", (),
+               "qualified names of calls that release the GIL or wait (e.g. mylib.fetch, mylib.Client)"),
+        Option("extend-cpu-bound", "list[str]", (),
+               "qualified names of calls that are CPU-bound under the GIL (e.g. mylib.parse)"),
+    )
+    doc = RuleDoc(
+        what_it_does="""
+Finds CPU-bound pure-Python functions handed to threads: `threading.Thread(target=...)` and
+`Thread` subclasses whose `run()` is CPU-bound, `ThreadPoolExecutor.submit/map`,
+`multiprocessing.pool.ThreadPool` / `multiprocessing.dummy.Pool` methods, `asyncio.to_thread` and
+`loop.run_in_executor(None | <thread pool>, ...)`.
+
+A function is CPU-bound when it runs a loop or comprehension doing Python work (arithmetic,
+containers, strings, calls of project functions that are themselves CPU-bound, followed across
+modules), or calls C code that holds the GIL on big inputs (`sum`, `sorted`, `min`, `max`, `re`,
+`json`), **and** it does nothing that waits or releases the GIL (file, socket and HTTP I/O,
+`time.sleep`, `subprocess`, `select`, queue gets, `Event.wait`, `Lock.acquire`, `join`,
+`Future.result`, database drivers, NumPy/SciPy, `hashlib`, `zlib`/`bz2`/`lzma`), **and** every call
+it makes is known. A call gillint cannot classify keeps the rule silent.
+""",
+        why_bad="""
+In CPython with the GIL only one thread runs Python bytecode at a time. Two threads running a
+pure-Python loop take as long as running it twice in a row (measured: 0.85-1.09x of serial, where
+two processes give 1.6-2.2x), and they slow down whatever else the program's threads, including an
+asyncio event loop, are doing. Threads help when the work waits (I/O) or runs in C code that releases
+the GIL; for Python-level computation use processes, or move the hot loop into a library that
+releases the GIL (NumPy, hashlib, zlib).
+""",
+        example="""
+from concurrent.futures import ThreadPoolExecutor
+
+def count_primes(limit):
+    found = 0
+    for n in range(2, limit):
+        if all(n % d for d in range(2, int(n ** 0.5) + 1)):
+            found += 1
+    return found
+
+def main():
+    with ThreadPoolExecutor(max_workers=4) as executor:
+        return list(executor.map(count_primes, [50_000] * 4))
+""",
+        use_instead="""
+from concurrent.futures import ProcessPoolExecutor
+
+def count_primes(limit):
+    found = 0
+    for n in range(2, limit):
+        if all(n % d for d in range(2, int(n ** 0.5) + 1)):
+            found += 1
+    return found
+
+def main():
+    with ProcessPoolExecutor(max_workers=4) as executor:
+        return list(executor.map(count_primes, [50_000] * 4))
+""",
+        known_problems="""
+- **Only side-by-side work is reported.** A CPU-bound function is reported when several threads can
+  run it at once (a pool's `map`, a dispatch inside a loop or comprehension, several CPU-bound
+  `Thread`s started in the same function, any task given to a thread pool with more than one
+  worker), or when it is handed to `asyncio.to_thread`/`run_in_executor`, where the event loop keeps
+  running Python code beside it (the asyncio docs say these are for I/O-bound functions). A single
+  `Thread` doing CPU work in the background is reported only when the function that starts it goes
+  on to call CPU-bound code before any `join()`; otherwise it is often there to keep a GUI or server
+  responsive, not to make anything faster, and gillint cannot see what else the program computes
+  meanwhile.
+- **Input sizes are unknown.** A loop over a parameter may run three times; `sorted(items)` on a
+  short list is instant. Findings whose only evidence is a holding C call or recursion have
+  `"confidence": "medium"`.
+- **Unknown calls silence the rule.** A call of a third-party function, of a method on an object
+  of unknown type (other than well-known container/string methods such as `append` or `split`),
+  or of a parameter may wait or release the GIL, so the function is not reported. Teach gillint
+  with `extend-releases-gil` / `extend-cpu-bound`.
+- **Waiting anywhere wins.** A function that waits once (one download, one `queue.get()`) and then
+  computes is not reported, though its computation still serialises.
+- Guesses on objects of unknown type: `x.read()`, `x.recv()`, `x.get()` (without a key), `x.join()`
+  (without arguments) are taken as waits, and so is a container method on a client-like name
+  (`session.get(url)`, `db_conn.update(row)`); `x.step()` follows the `step` methods of the
+  classes of the same module; an object a library call returned belongs to that library
+  (`m = pattern.match(line)` is `re`). `hashlib` on a short literal or `str(...).encode()` is taken
+  to keep the GIL (it releases it only above 2 KiB).
+- **Free-threaded builds.** On CPython 3.13t/3.14t with the GIL disabled (`sys._is_gil_enabled()`
+  is False) threads do run Python code in parallel and the finding does not apply; extension
+  modules that are not marked free-threading safe re-enable the GIL. Ignore GIL101 for code that
+  only runs on such builds.
+""",
+        references=(
+            "[threading: CPython implementation detail (GIL)](https://docs.python.org/3/library/threading.html#thread-objects)",
+            "[asyncio.to_thread](https://docs.python.org/3/library/asyncio-task.html#asyncio.to_thread)",
+            "[Glossary: global interpreter lock](https://docs.python.org/3/glossary.html#term-global-interpreter-lock)",
+            "[PEP 703: Making the GIL optional](https://peps.python.org/pep-0703/)",
+        ),
+    )
+
+    def check(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:
+        project = context.project
+        knowledge = Knowledge(context.settings.get("extend_releases_gil", ()),
+                              context.settings.get("extend_cpu_bound", ()))
+        model = EffectsModel(project, knowledge)
+        found = [(d, *_cpu_target(model, d)) for d in dispatches(project, module)
+                 if d.executor is Executor.THREAD and not d.is_initializer]
+        found = [(d, t, e) for d, t, e in found if t is not None]
+        per_scope: dict[int, int] = {}
+        for dispatch, _, _ in found:
+            key = _scope_key(dispatch)
+            per_scope[key] = per_scope.get(key, 0) + 1
+        for dispatch, target, effects in found:
+            workers = _workers(project, dispatch)
+            if workers == 1:
+                continue
+            if _side_by_side(dispatch) or per_scope[_scope_key(dispatch)] > 1 or _caller_computes(model, dispatch):
+                yield _report(dispatch, target, effects, workers)
+
+
+def _cpu_target(model: EffectsModel, dispatch: Dispatch) -> tuple[Optional[CallableTarget], Effects]:
+    """The dispatched callable and its effects, when every possible target is CPU-bound."""
+    targets = dispatch.targets(model.project)
+    every = [(t, model.of_target(t)) for t in targets]
+    if not every or not all(e.cpu_bound for _, e in every):
+        return None, Effects()
+    if all(_unwrap(t).kind is TargetKind.EXTERNAL for t in targets) and _literal_data(dispatch):
+        return None, Effects()  # sum([40, 2]): a C call on a literal is instant
+    return every[0]
+
+
+def _unwrap(target: CallableTarget) -> CallableTarget:
+    while target.kind is TargetKind.PARTIAL and target.inner is not None:
+        target = target.inner
+    return target
+
+
+def _literal_data(dispatch: Dispatch) -> bool:
+    sent = (*dispatch.arguments, *dispatch.iterables)
+    return all(isinstance(e, (cst.List, cst.Tuple, cst.Set, cst.Dict, cst.SimpleString, cst.Integer)) for e in sent)
+
+
+def _scope_key(dispatch: Dispatch) -> int:
+    """The function (or module) the dispatch is written in."""
+    scope = dispatch.site.scope.function_scope or dispatch.site.scope.module_scope
+    return id(scope)
+
+
+def _side_by_side(dispatch: Dispatch) -> bool:
+    """Several threads can run the callable at once, or it runs beside an event loop."""
+    if dispatch.concurrent or dispatch.api in _EVENT_LOOP_APIS:
+        return True
+    return dispatch.subclass is None and dispatch.api != "threading.Thread"  # a pool task
+
+
+def _caller_computes(model: EffectsModel, dispatch: Dispatch) -> bool:
+    """After starting the thread, the same function calls CPU-bound code before any ``join()``."""
+    module, scope = dispatch.module, dispatch.site.scope.function_scope
+    start = module.line_of(dispatch.site.node)
+    later = [s for s in module.calls if s.scope.function_scope is scope and module.line_of(s.node) > start]
+    for site in sorted(later, key=lambda s: module.line_of(s.node)):
+        func = site.node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "join":
+            return False
+        targets = model.project.callable_targets(func, site.scope)
+        if any(t.kind is TargetKind.FUNCTION and model.of_target(t).cpu_bound for t in targets):
+            return True
+    return False
+
+
+def _workers(project: Project, dispatch: Dispatch) -> Optional[int]:
+    """The literal worker count: the pool's size, or ``range(N)`` around a Thread dispatch."""
+    call = dispatch.site.node
+    pool: Optional[cst.BaseExpression] = None
+    if dispatch.api == "run_in_executor" and call.args:
+        pool = call.args[0].value
+    elif dispatch.api != "asyncio.to_thread" and isinstance(call.func, cst.Attribute):
+        pool = call.func.value
+    if pool is None:
+        return _loop_count(dispatch)
+    counts = {_pool_size(value.expr) for value in project.values(pool, dispatch.site.scope)}
+    return counts.pop() if len(counts) == 1 else None
+
+
+def _pool_size(expr: cst.CSTNode) -> Optional[int]:
+    if not isinstance(expr, cst.Call):
+        return None
+    for index, arg in enumerate(expr.args):
+        keyword = arg.keyword.value if arg.keyword is not None else None
+        if keyword in _WORKER_KEYWORDS or (keyword is None and index == 0):
+            return _integer(arg.value)
+    return None
+
+
+def _loop_count(dispatch: Dispatch) -> Optional[int]:
+    for node in reversed(dispatch.site.ancestors):
+        if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+            node = node.for_in
+        if isinstance(node, (cst.For, cst.CompFor)):
+            iterable = node.iter
+            if (isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name)
+                    and iterable.func.value == "range" and len(iterable.args) == 1):
+                return _integer(iterable.args[0].value)
+            return None
+    return None
+
+
+def _integer(expr: cst.BaseExpression) -> Optional[int]:
+    if isinstance(expr, cst.Integer):
+        try:
+            return int(expr.value.replace("_", ""), 0)
+        except ValueError:
+            return None
+    return None
+
+
+def _report(dispatch: Dispatch, target: CallableTarget, effects: Effects, workers: Optional[int]) -> Report:
+    assert effects.cpu is not None
+    evidence = effects.cpu
+    module = dispatch.module
+    name = target.display_name.replace("builtins.", "")
+    label = f"Thread subclass '{dispatch.subclass.name}'" if dispatch.subclass is not None else (
+        "Thread" if dispatch.api == "threading.Thread" else dispatch.api)
+    message = f"{label} runs '{name}', {evidence.describe(module)}: {_ADVICE}"
+    sent = (*dispatch.arguments, *dispatch.iterables)
+    details: dict[str, Any] = {
+        "dispatch": {"api": dispatch.api, "path": module.display_path, "line": module.line_of(dispatch.site.node)},
+        "target": _target_location(target, name),
+        "arguments": [module.code_of(a) for a in sent],
+        "workers": workers,
+        "evidence_line": evidence.line,
+        "evidence_path": evidence.module.display_path,
+        "evidence": evidence.what if not evidence.via else f"{' -> '.join(evidence.via)}: {evidence.what}",
+        "confidence": evidence.confidence,
+    }
+    return Report(dispatch.site.node, message, evidence=details)
+
+
+def _target_location(target: CallableTarget, name: str) -> dict[str, Any]:
+    target = _unwrap(target)
+    if target.function is not None:
+        function = target.function
+        return {"name": function.qualname, "path": function.module.display_path,
+                "line": function.module.line_of(function.node)}
+    module = target.scope.module
+    if target.kind is TargetKind.LAMBDA:
+        return {"name": name, "path": module.display_path, "line": module.line_of(target.expr)}
+    return {"name": name}
