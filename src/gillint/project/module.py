@@ -14,6 +14,7 @@ from typing import Iterator, Optional, Sequence, Union
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
+from gillint.project.limits import check_nesting, deep_recursion
 from gillint.project.scopes import Binding, BindingKind, Scope, ScopeKind
 
 FunctionNode = Union[cst.FunctionDef, cst.Lambda]
@@ -154,11 +155,17 @@ class ModuleInfo:
 
     @classmethod
     def build(cls, path: Path, display_path: str, name: str, is_package: bool, source: str) -> ModuleInfo:
-        """Parse ``source`` and index it. Raises ``libcst.ParserSyntaxError`` on invalid code."""
-        tree = cst.parse_module(source)
-        module = cls(path, display_path, name, is_package, source, tree)
-        module.scope = Scope(ScopeKind.MODULE, tree, None, module, "")
-        tree.visit(_Indexer(module))
+        """Parse ``source`` and index it.
+
+        Raises ``libcst.ParserSyntaxError`` on invalid code and :class:`~gillint.project.limits.NestingError`
+        (a ``SourceError``) on code nested too deeply to parse safely.
+        """
+        check_nesting(source)
+        with deep_recursion():
+            tree = cst.parse_module(source)
+            module = cls(path, display_path, name, is_package, source, tree)
+            module.scope = Scope(ScopeKind.MODULE, tree, None, module, "")
+            tree.visit(_Indexer(module))
         return module
 
     # -- lookups -------------------------------------------------------------------------------
@@ -200,8 +207,9 @@ class ModuleInfo:
     def position(self, node: cst.CSTNode) -> CodeRange:
         """1-based line, 0-based column range of ``node`` (resolved for the whole module on first use)."""
         if self._positions is None:
-            wrapper = MetadataWrapper(self.tree, unsafe_skip_copy=True)
-            self._positions = dict(wrapper.resolve(PositionProvider))
+            with deep_recursion():
+                wrapper = MetadataWrapper(self.tree, unsafe_skip_copy=True)
+                self._positions = dict(wrapper.resolve(PositionProvider))
         return self._positions[node]
 
     def line_of(self, node: cst.CSTNode) -> int:
@@ -209,7 +217,8 @@ class ModuleInfo:
 
     def code_of(self, node: cst.CSTNode) -> str:
         """Source text of an expression or small statement, as written."""
-        return self.tree.code_for_node(node)
+        with deep_recursion():
+            return self.tree.code_for_node(node)
 
     @property
     def lines(self) -> list[str]:
