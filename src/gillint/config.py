@@ -10,6 +10,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from gillint.findings import ANALYSIS_ERROR_CODE
 from gillint.options import Option
+from gillint.project.sources import resolve_path
 from gillint.rules import all_rules
 
 if sys.version_info >= (3, 11):
@@ -108,7 +109,7 @@ def _path_forms(path: str, root: Path) -> list[str]:
     pure = PurePath(path)
     forms = [pure.as_posix()]
     try:
-        forms.append(Path(path).resolve().relative_to(root.resolve()).as_posix())
+        forms.append(resolve_path(Path(path)).relative_to(resolve_path(root)).as_posix())
     except (ValueError, OSError):
         pass
     return forms
@@ -126,7 +127,7 @@ def validate_codes(codes: Sequence[str], where: str) -> None:
 
 def find_pyproject(paths: Sequence[Path]) -> Optional[Path]:
     """The nearest ``pyproject.toml`` with a ``[tool.gillint]`` table above the first path."""
-    start = (paths[0] if paths else Path.cwd()).resolve()
+    start = resolve_path(paths[0] if paths else Path.cwd())
     directory = start if start.is_dir() else start.parent
     for candidate in (directory, *directory.parents):
         pyproject = candidate / "pyproject.toml"
