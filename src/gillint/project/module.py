@@ -14,7 +14,7 @@ from typing import Iterator, Optional, Sequence, Union
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from gillint.project.limits import check_nesting, deep_recursion
+from gillint.project.limits import check_limits, deep_recursion
 from gillint.project.scopes import Binding, BindingKind, Scope, ScopeKind
 
 FunctionNode = Union[cst.FunctionDef, cst.Lambda]
@@ -157,10 +157,10 @@ class ModuleInfo:
     def build(cls, path: Path, display_path: str, name: str, is_package: bool, source: str) -> ModuleInfo:
         """Parse ``source`` and index it.
 
-        Raises ``libcst.ParserSyntaxError`` on invalid code and :class:`~gillint.project.limits.NestingError`
-        (a ``SourceError``) on code nested too deeply to parse safely.
+        Raises ``libcst.ParserSyntaxError`` on invalid code and :class:`~gillint.project.limits.LimitError`
+        (a ``SourceError``) on code too large or nested too deeply to parse safely.
         """
-        check_nesting(source)
+        check_limits(source)
         with deep_recursion():
             tree = cst.parse_module(source)
             module = cls(path, display_path, name, is_package, source, tree)
