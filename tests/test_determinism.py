@@ -7,6 +7,7 @@ import itertools
 from pathlib import Path
 
 import pytest
+
 from test_cli import UNGUARDED, gillint, write
 
 PROJECT = {
