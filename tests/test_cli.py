@@ -176,5 +176,9 @@ def test_examples() -> None:
     result = gillint("--format", "json", "--select", "GIL401", str(EXAMPLES))
     paths = {Path(f["path"]).name for f in json.loads(result.stdout)["findings"]}
     assert paths == {"unguarded_pool.py"}
+    pickled = gillint("--format", "json", "--select", "GIL201,GIL202", str(EXAMPLES))
+    found = {(Path(f["path"]).name, f["line"], f["code"], f["evidence"]["kind"])
+             for f in json.loads(pickled.stdout)["findings"]}
+    assert found == {("lambda_to_pool.py", 11, "GIL201", "lambda"), ("lambda_to_pool.py", 13, "GIL202", "open file")}
     clean = gillint(str(EXAMPLES / "good_processes.py"), str(EXAMPLES / "good_io_threads.py"))
     assert clean.returncode == 0, clean.stdout

@@ -56,3 +56,11 @@ def test_every_rule_has_fixtures() -> None:
     codes_with_cases = {c.code for c in CASES}
     missing = [rule.code for rule in all_rules() if rule.code not in codes_with_cases]
     assert not missing, f"rules without fixtures: {missing}"
+
+
+def test_no_fixtures_without_a_rule() -> None:
+    from gillint.rules import all_rules
+
+    codes = {rule.code for rule in all_rules()}
+    orphans = sorted({c.code for c in CASES} - codes)
+    assert not orphans, f"fixture directories for unknown codes: {orphans}"

@@ -23,10 +23,11 @@ from gillint.config import (
     validate_codes,
 )
 from gillint.discovery import SourceFile, discover
-from gillint.docs import render_rule_doc
+from gillint.docs import documented, documented_for, render_rule_doc
 from gillint.engine import RunResult, lint
+from gillint.project.importers import importers
 from gillint.report import FORMATS, ReportOptions
-from gillint.rules import all_rules, rule_for
+from gillint.rules import all_rules
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -89,9 +90,9 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             print(f"{rule.code}  {rule.name:<28} {rule.summary}")
         return EXIT_CLEAN
     if args.explain:
-        rule = rule_for(args.explain.upper())
+        rule = documented_for(args.explain.upper())
         if rule is None:
-            known = ", ".join(r.code for r in all_rules())
+            known = ", ".join(r.code for r in documented())
             print(f"gillint: error: unknown rule {args.explain!r}; known rules: {known}", file=sys.stderr)
             return EXIT_ERROR
         print(render_rule_doc(rule), end="")
@@ -102,7 +103,8 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return EXIT_ERROR
     config = _configure(args)
     files, stdin_data = _files(args, config)
-    result = lint(files, config, stdin_data=stdin_data, disable_noqa=args.disable_noqa)
+    result = lint(files, config, stdin_data=stdin_data, disable_noqa=args.disable_noqa,
+                  context=_importer_context(files, args.paths, config))
     _write_report(result, args)
     if args.exit_zero or not result.findings:
         return EXIT_CLEAN
@@ -130,6 +132,19 @@ def _configure(args: argparse.Namespace) -> Config:
         if value is not None:
             settings[option.attribute] = value
     return replace(config, **overrides, settings=settings)
+
+
+def _importer_context(files: list[SourceFile], paths: Sequence[str], config: Config) -> list[SourceFile]:
+    """For files named one by one (as pre-commit names them): the modules that import them and may
+    dispatch work, so findings those reveal in the named files are reported (as under flake8)."""
+    linted = {file.path.resolve() for file in files}
+    context: dict[Path, SourceFile] = {}
+    for given in paths:
+        if given != "-" and Path(given).is_file():
+            for importer in importers(Path(given), config):
+                if importer not in linted:
+                    context.setdefault(importer, SourceFile(importer, str(importer)))
+    return list(context.values())
 
 
 def _files(args: argparse.Namespace, config: Config) -> tuple[list[SourceFile], Optional[bytes]]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from gillint.rules import Rule
+from typing import Optional, Union
+
+from gillint.findings import ANALYSIS_ERROR_CODE, ANALYSIS_ERROR_NAME, Severity
+from gillint.options import Option
+from gillint.rules import Rule, RuleDoc, all_rules
 
 DOCS_URL = "https://github.com/gillint/gillint/blob/main/docs/rules/{code}.md"
 
@@ -10,7 +14,57 @@ DOCS_URL = "https://github.com/gillint/gillint/blob/main/docs/rules/{code}.md"
 SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "Known problems", "References")
 
 
-def render_rule_doc(rule: type[Rule]) -> str:
+class AnalysisError:
+    """The ``GIL000`` pseudo-rule, documented like a rule but never run: the engine reports it."""
+
+    code = ANALYSIS_ERROR_CODE
+    name = ANALYSIS_ERROR_NAME
+    summary = "A file gillint could not read or parse, or a rule that failed on it; the file was not fully checked."
+    severity = Severity.ERROR
+    options: tuple[Option, ...] = ()
+    doc = RuleDoc(
+        what_it_does="""
+Reports a file that gillint could not analyse: it cannot be read or decoded, it is not valid Python
+for libcst, it is nested too deeply, or one rule failed on it. The message says which. The other
+files of the run are still checked, and so is the file by every rule that did not fail.
+""",
+        why_bad="""
+A file that was not analysed may hide every problem the rules look for. Silence would read as "no
+findings", so gillint says so instead, and exits 1. In the flake8 plugin a file Python itself cannot
+parse is reported by flake8 as `E999` and never reaches gillint, so it is not reported twice.
+""",
+        example="""
+def broken(:
+    pass
+""",
+        use_instead="""
+def fixed():
+    pass
+""",
+        known_problems="""
+- libcst may lag behind the newest Python syntax: a file that runs fine can still be reported until
+  libcst supports the syntax. Exclude the file (`extend-exclude`) or turn `GIL000` off for it in
+  `per-file-ignores`; a `# noqa` comment cannot silence a file that could not be parsed.
+- In SARIF output these are tool execution notifications, not results: they appear on the code
+  scanning tool status page, not as alerts.
+""",
+        references=("[libcst: supported Python versions](https://libcst.readthedocs.io/en/latest/)",),
+    )
+
+
+Documented = Union[type[Rule], type[AnalysisError]]
+
+
+def documented() -> tuple[Documented, ...]:
+    """Everything with a page under ``docs/rules/``: the rules and ``GIL000``."""
+    return (AnalysisError, *all_rules())
+
+
+def documented_for(code: str) -> Optional[Documented]:
+    return next((item for item in documented() if item.code == code), None)
+
+
+def render_rule_doc(rule: Documented) -> str:
     """The markdown page of a rule, exactly as committed under ``docs/rules/<CODE>.md``."""
     doc = rule.doc
     parts = [
@@ -42,12 +96,10 @@ def write_rule_docs(directory: str = "docs/rules") -> list[str]:
     """Render every rule's page into ``directory``; returns the paths written."""
     from pathlib import Path
 
-    from gillint.rules import all_rules
-
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
     written = []
-    for rule in all_rules():
+    for rule in documented():
         path = target / f"{rule.code}.md"
         path.write_text(render_rule_doc(rule), encoding="utf-8")
         written.append(str(path))

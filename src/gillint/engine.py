@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, Optional, Sequence, Union
 
 import libcst as cst
 
 from gillint.config import Config
 from gillint.discovery import SourceFile
 from gillint.findings import Finding, analysis_error, sorted_findings
-from gillint.noqa import is_suppressed
+from gillint.noqa import file_is_skipped, is_suppressed, noqa_lines
 from gillint.project import ModuleInfo, Project
 from gillint.project.sources import SourceError, decode_source, read_source
 from gillint.rules import Rule, all_rules
@@ -43,10 +43,13 @@ class Analyzer:
         self.rules: list[Rule] = [cls() for cls in all_rules() if config.is_enabled(cls.code)]
         self.context = RuleContext(self.project, config.settings)
 
-    def load(self, file: SourceFile, data: Optional[bytes] = None) -> ModuleInfo | Finding:
-        """Parse and index a file (or ``data``, its content); ``GIL000`` when that fails."""
+    def load(self, file: SourceFile, data: Union[bytes, str, None] = None) -> ModuleInfo | Finding:
+        """Parse and index a file (or ``data``, its content as bytes or text); ``GIL000`` when that fails."""
         try:
-            source = read_source(file.path) if data is None else decode_source(data)
+            if data is None:
+                source = read_source(file.path)
+            else:
+                source = data if isinstance(data, str) else decode_source(data)
             return self.project.add_module(file.path, file.display, source)
         except SourceError as error:
             return analysis_error(file.display, str(error))
@@ -95,10 +98,15 @@ def _finding(rule: Rule, report: Report, module: ModuleInfo) -> Finding:
 def lint(
     files: Iterable[SourceFile],
     config: Config,
-    stdin_data: Optional[bytes] = None,
+    stdin_data: Union[bytes, str, None] = None,
     disable_noqa: bool = False,
+    context: Iterable[SourceFile] = (),
 ) -> RunResult:
-    """Lint ``files`` (``stdin_data`` is the content of the single file read from stdin)."""
+    """Lint ``files`` (``stdin_data`` is the content of the single file read from stdin or an editor).
+
+    ``context`` files are checked too, only for the findings they reveal in ``files`` (a dispatch in
+    an importer that makes a function of ``files`` run on threads); their own findings are dropped.
+    """
     analyzer = Analyzer(config)
     files = list(files)
     raw: list[Finding] = []
@@ -112,6 +120,10 @@ def lint(
     for module in modules:
         raw.extend(analyzer.check(module))
     lines = {module.display_path: module.lines for module in modules}
+    for file in context:
+        loaded = analyzer.load(file)
+        if not isinstance(loaded, Finding):
+            raw.extend(finding for finding in analyzer.check(loaded) if finding.path in lines)
     return _filter(raw, lines, config, disable_noqa, len(files))
 
 
@@ -121,16 +133,20 @@ def _filter(
     """Keep findings in linted files that the configuration enables and no ``# noqa`` hides."""
     kept: list[Finding] = []
     suppressed: Counter[str] = Counter()
+    noqa_by_path: dict[str, Optional[dict[int, str]]] = {}
     for finding in sorted_findings(list(raw)):
         if finding.path not in lines and not finding.is_analysis_error:
             continue  # in a module loaded only to follow an import
         if not config.is_enabled(finding.code, config.ignored_for(finding.path)):
             continue
-        source_lines = lines.get(finding.path, [])
-        line = source_lines[finding.line - 1] if 0 < finding.line <= len(source_lines) else ""
-        if not disable_noqa and is_suppressed(finding.code, line):
-            suppressed[finding.code] += 1
-            continue
+        if not disable_noqa:
+            if finding.path not in noqa_by_path:
+                source_lines = lines.get(finding.path, [])
+                noqa_by_path[finding.path] = None if file_is_skipped(source_lines) else noqa_lines(source_lines)
+            noqa = noqa_by_path[finding.path]
+            if noqa is None or is_suppressed(finding.code, noqa.get(finding.line, "")):
+                suppressed[finding.code] += 1
+                continue
         kept.append(finding)
     return RunResult(kept, file_count, suppressed)
 
@@ -138,4 +154,4 @@ def _filter(
 def lint_source(source: str, path: str = "<string>.py", config: Optional[Config] = None) -> list[Finding]:
     """Lint one piece of source code (used by tests and the flake8 plugin)."""
     file = SourceFile(Path(path), path)
-    return lint([file], config or Config(), stdin_data=source.encode("utf-8")).findings
+    return lint([file], config or Config(), stdin_data=source).findings

@@ -28,12 +28,13 @@ THREAD_POOLS = frozenset({
 PROCESS_POOLS = frozenset({
     "multiprocessing.Pool",
     "multiprocessing.pool.Pool",
+    "torch.multiprocessing.Pool",  # re-exports multiprocessing: the standard pickler
     "concurrent.futures.ProcessPoolExecutor",
     "concurrent.futures.process.ProcessPoolExecutor",
 })
 
 #: Process pools that start their workers when constructed (an executor waits for work).
-EAGER_PROCESS_POOLS = frozenset({"multiprocessing.Pool", "multiprocessing.pool.Pool"})
+EAGER_PROCESS_POOLS = frozenset({"multiprocessing.Pool", "multiprocessing.pool.Pool", "torch.multiprocessing.Pool"})
 
 PROCESS_CLASSES = frozenset({
     "multiprocessing.Process",
@@ -42,6 +43,7 @@ PROCESS_CLASSES = frozenset({
     "multiprocessing.context.SpawnProcess",
     "multiprocessing.context.ForkProcess",
     "multiprocessing.context.ForkServerProcess",
+    "torch.multiprocessing.Process",
 })
 
 #: ``Manager()`` starts its server process at once; a ``SyncManager`` on ``.start()``.
@@ -63,11 +65,15 @@ START_NEW_THREAD = frozenset({"_thread.start_new_thread", "_thread.start_new"})
 FACTORY_RESULTS = {
     "multiprocessing.get_context": "multiprocessing.context.BaseContext",
     "multiprocessing.context.get_context": "multiprocessing.context.BaseContext",
+    "torch.multiprocessing.get_context": "multiprocessing.context.BaseContext",
 }
 CONTEXT_TYPE = "multiprocessing.context.BaseContext"
 
 #: ``multiprocessing.set_start_method`` / ``get_context`` and friends: where a start method is chosen.
-START_METHOD_SETTERS = frozenset({"multiprocessing.set_start_method", "multiprocessing.get_context"})
+START_METHOD_SETTERS = frozenset({
+    "multiprocessing.set_start_method", "multiprocessing.get_context",
+    "torch.multiprocessing.set_start_method", "torch.multiprocessing.get_context",
+})
 
 
 def context_attribute_type(owner_types: Sequence[Optional[str]], attribute: str) -> Optional[str]:

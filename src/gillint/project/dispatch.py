@@ -15,8 +15,10 @@ from typing import Optional
 import libcst as cst
 
 from gillint import knowledge as kb
+from gillint.project.bodies import body_facts
 from gillint.project.model import CallableTarget, Project, TargetKind
 from gillint.project.module import CallSite, ClassInfo, ModuleInfo
+from gillint.project.scopes import BindingKind, Scope
 
 
 class Executor(str, Enum):
@@ -80,6 +82,11 @@ def dispatches(project: Project, module: ModuleInfo) -> list[Dispatch]:
     return project.memo("dispatches", module.tree, compute, [])
 
 
+def classify(project: Project, site: CallSite) -> list[Dispatch]:
+    """The dispatches of one call site (what :func:`dispatches` lists for a whole module)."""
+    return _classify(project, site)
+
+
 def process_start(project: Project, site: CallSite) -> Optional[str]:
     """If the call starts a process right away, a short description of how (else None)."""
     call = site.node
@@ -140,9 +147,9 @@ def _classify(project: Project, site: CallSite) -> list[Dispatch]:
     kind = constructed or name
 
     if kind in kb.THREAD_CLASSES or kind in kb.PROCESS_CLASSES:
-        return _thread_or_process(site, kind, thread=kind in kb.THREAD_CLASSES)
+        return _thread_or_process(project, site, kind, thread=kind in kb.THREAD_CLASSES)
     if kind in kb.THREAD_POOLS or kind in kb.PROCESS_POOLS:
-        return _pool_initializer(site, kind)
+        return _pool_initializer(project, site, kind)
     if name in kb.TO_THREAD:
         return _task(site, Executor.THREAD, "asyncio.to_thread", Pickling.NEVER)
     if name in kb.START_NEW_THREAD:
@@ -178,13 +185,23 @@ def _elements(expr: Optional[cst.BaseExpression]) -> tuple[cst.BaseExpression, .
     return ()
 
 
-def _thread_or_process(site: CallSite, kind: str, thread: bool) -> list[Dispatch]:
+def _sent(project: Project, site: CallSite, expr: Optional[cst.BaseExpression]) -> tuple[cst.BaseExpression, ...]:
+    """:func:`_elements` of ``args=(a, b)``, or of the literal a name such as ``args=job_args`` is bound to
+    (once, in the same module)."""
+    if isinstance(expr, cst.Name):
+        values = project.values(expr, site.scope)
+        if len(values) == 1 and values[0].expr is not expr and values[0].scope.module is site.module:
+            return _elements(values[0].expr)  # type: ignore[arg-type]
+    return _elements(expr)
+
+
+def _thread_or_process(project: Project, site: CallSite, kind: str, thread: bool) -> list[Dispatch]:
     """``Thread(target=f, args=(...), kwargs={...})`` and ``Process(...)``: same signature."""
     call = site.node
     target = _argument(call, "target", 1)
     if target is None:
         return []
-    arguments = _elements(_argument(call, "args", 3)) + _elements(_argument(call, "kwargs", 4))
+    arguments = _sent(project, site, _argument(call, "args", 3)) + _sent(project, site, _argument(call, "kwargs", 4))
     api = "threading.Thread" if thread else "multiprocessing.Process"
     return [Dispatch(
         site, Executor.THREAD if thread else Executor.PROCESS, api,
@@ -204,14 +221,14 @@ def _start_new_thread(site: CallSite) -> list[Dispatch]:
     )]
 
 
-def _pool_initializer(site: CallSite, kind: str) -> list[Dispatch]:
+def _pool_initializer(project: Project, site: CallSite, kind: str) -> list[Dispatch]:
     """``Pool(initializer=f, initargs=(...))``: the initializer runs in every worker."""
     is_executor = kind.startswith("concurrent.futures")
     position = 2 if is_executor else 1
     initializer = _argument(site.node, "initializer", position)
     if initializer is None or kind in kb.THREAD_POOLS:
         return []
-    initargs = _elements(_argument(site.node, "initargs", position + 1))
+    initargs = _sent(project, site, _argument(site.node, "initargs", position + 1))
     api = f"{kind.rpartition('.')[2]}(initializer=...)"
     return [Dispatch(site, Executor.PROCESS, api, initializer, None, initargs, (), Pickling.SPAWN, True, True)]
 
@@ -232,7 +249,7 @@ def _method_dispatch(project: Project, site: CallSite, func: cst.Attribute) -> l
         return _run_in_executor(project, site)
     if method not in kb.POOL_TASK_METHODS and method not in kb.EXECUTOR_TASK_METHODS:
         return []
-    receiver = project.instance_types(func.value, site.scope)
+    receiver = pool_types(project, func.value, site.scope)
     if kb.family(receiver, kb.THREAD_POOLS):
         executor, pickling = Executor.THREAD, Pickling.NEVER
     elif kb.family(receiver, kb.PROCESS_POOLS):
@@ -259,8 +276,55 @@ def _method_dispatch(project: Project, site: CallSite, func: cst.Attribute) -> l
         iterable = _argument(call, "iterable", 1)
         iterables = (iterable,) if iterable is not None else ()
         return [Dispatch(site, executor, api, function, None, (), iterables, pickling, True)]
-    arguments = _elements(_argument(call, "args", 1)) + _elements(_argument(call, "kwds", 2))
+    arguments = _sent(project, site, _argument(call, "args", 1)) + _sent(project, site, _argument(call, "kwds", 2))
     return [Dispatch(site, executor, api, function, None, arguments, (), pickling, site.in_loop)]
+
+
+def pool_types(project: Project, expr: cst.BaseExpression, scope: Scope) -> list[Optional[str]]:
+    """:meth:`Project.instance_types`, plus pools known from a parameter annotation (``pool: Pool``),
+    returned by a project function (``pool = make_pool()``) or wrapped in ``contextlib.closing``."""
+    types = project.instance_types(expr, scope)
+    if all(t in _POOLS for t in types):
+        return types
+    found: list[Optional[str]] = []
+    for value in project.values(expr, scope):
+        if value.binding is not None and value.binding.kind is BindingKind.PARAMETER:
+            found.append(_annotated_pool(project, value.binding.node, value.binding.name, value.binding.scope))
+        elif isinstance(value.expr, cst.Call):
+            found.extend(_returned_pools(project, value.expr, value.scope))
+        else:
+            found.extend(project.instance_types(value.expr, value.scope))
+    return found
+
+
+_POOLS = kb.THREAD_POOLS | kb.PROCESS_POOLS
+
+
+def _annotated_pool(project: Project, node: cst.CSTNode, name: str, scope: Scope) -> Optional[str]:
+    if not isinstance(node, cst.FunctionDef) or scope.parent is None:
+        return None
+    params = node.params
+    for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+        if param.name.value == name and param.annotation is not None:
+            annotation = project.qualified_name(param.annotation.annotation, scope.parent)
+            return annotation if annotation in _POOLS else None
+    return None
+
+
+def _returned_pools(project: Project, call: cst.Call, scope: Scope) -> list[Optional[str]]:
+    """Pools a project factory returns (one level: ``return Pool(4)``), else what the call constructs.
+
+    ``contextlib.closing(Pool(4))`` is the pool it closes.
+    """
+    if project.qualified_name(call.func, scope) == "contextlib.closing" and call.args:
+        return project.instance_types(call.args[0].value, scope)
+    for target in project.callable_targets(call.func, scope):
+        if target.kind is TargetKind.FUNCTION and target.function is not None:
+            function = target.function
+            returns = body_facts(project, function).returns
+            types = [t for r in returns for t in project.instance_types(r, function.scope)]
+            return types if types and all(t in _POOLS for t in types) else [None]
+    return project.instance_types(call, scope)
 
 
 def _run_in_executor(project: Project, site: CallSite) -> list[Dispatch]:
@@ -272,7 +336,7 @@ def _run_in_executor(project: Project, site: CallSite) -> list[Dispatch]:
     if isinstance(executor_expr, cst.Name) and executor_expr.value == "None":
         executor, pickling = Executor.THREAD, Pickling.NEVER
     else:
-        types = project.instance_types(executor_expr, site.scope)
+        types = pool_types(project, executor_expr, site.scope)
         if kb.family(types, kb.THREAD_POOLS):
             executor, pickling = Executor.THREAD, Pickling.NEVER
         elif kb.family(types, kb.PROCESS_POOLS):

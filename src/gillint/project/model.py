@@ -127,7 +127,7 @@ class Project:
             return self._by_path[resolved]
         try:
             source = read_source(resolved)
-            module = ModuleInfo.build(resolved, str(path), name, is_package, source)
+            module = ModuleInfo.build(resolved, _display_path(path), name, is_package, source)
         except (SourceError, cst.ParserSyntaxError, RecursionError, ValueError):
             return None
         self._by_path[resolved] = module
@@ -332,8 +332,13 @@ class Project:
         Only constructor calls are typed: ``ThreadPoolExecutor(4)`` gives
         ``concurrent.futures.ThreadPoolExecutor``; a project class gives its full name.
         Factories and context attributes (``multiprocessing.get_context("spawn").Pool()``)
-        are typed through :mod:`gillint.knowledge`.
+        are typed through :mod:`gillint.knowledge`. Memoised per expression: ``df = df.dropna()``
+        makes a receiver's type depend on itself, and chains of such rebindings would otherwise
+        be explored exponentially.
         """
+        return self.memo("instance-types", expr, lambda: self._instance_types(expr, scope), [None])
+
+    def _instance_types(self, expr: cst.CSTNode, scope: Scope) -> list[Optional[str]]:
         from gillint.knowledge import FACTORY_RESULTS, context_attribute_type
 
         types: list[Optional[str]] = []
@@ -418,6 +423,14 @@ class Project:
             if method is not None:
                 return CallableTarget(TargetKind.FUNCTION, expr, scope, function=method, bound=True)
         return None
+
+
+def _display_path(path: Path) -> str:
+    """How messages name a module loaded to follow an import: relative to the cwd when inside it."""
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def enclosing_function(scope: Scope) -> Optional[FunctionInfo]:

@@ -23,7 +23,7 @@ def render_text(result: RunResult, options: ReportOptions, out: TextIO) -> None:
     for finding in result.findings:
         out.write(f"{finding.path}:{finding.line}:{finding.column}: {finding.code} {finding.message}\n")
         if options.show_source:
-            line = _source_line(finding.path, finding.line, options.sources)
+            line = source_line(finding.path, finding.line, options.sources)
             if line is not None:
                 out.write(f"    {line}\n")
                 indent = "".join(c if c == "\t" else " " for c in line[: finding.column - 1])
@@ -48,7 +48,8 @@ def render_text(result: RunResult, options: ReportOptions, out: TextIO) -> None:
             out.write(f"All clear: no findings in {result.files} file{'s' if result.files != 1 else ''}.\n")
 
 
-def _source_line(path: str, line: int, sources: dict[str, list[str]]) -> str | None:
+def source_line(path: str, line: int, sources: dict[str, list[str]]) -> str | None:
+    """Line ``line`` of ``path`` (read once and kept in ``sources``); None when it cannot be read."""
     lines = sources.get(path)
     if lines is None:
         try:

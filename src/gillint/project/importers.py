@@ -1,0 +1,83 @@
+"""Which project files import a module, found by a text scan of its import root.
+
+flake8 hands gillint one file at a time, but a finding can sit in a module whose code only runs on
+threads or in processes because another module dispatches it (GIL301 reports the mutation in
+``state.py`` that ``server.py`` hands to threads). Checking a file together with the modules that
+import it, directly or through a few others, finds those findings too.
+
+The scan is textual and generous (any module whose import statements mention the file's module
+name is a candidate); the project model then resolves the imports for real. Importers are followed
+a few steps, but only those whose text could hand work to a thread or process are returned: the
+others are loaded on demand if a dispatching module's analysis leads through them.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from gillint.config import Config
+from gillint.discovery import discover
+from gillint.project.sources import module_name_for
+
+#: ``import a.b, c as d`` and ``from .a import (b, c)``: the names an import statement mentions.
+_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+)?import[ \t]+(\([^)]*\)|[^\n]*)", re.MULTILINE)
+_WORD = re.compile(r"\w+")
+#: Text without any of these cannot start a thread or process, or hand work to a pool.
+_DISPATCH_HINT = re.compile(
+    r"\b(?:threading|multiprocessing|concurrent|asyncio|_thread|Thread|Process|Pool|Executor)\b"
+    r"|\.(?:start|submit|map|imap|imap_unordered|starmap|apply_async|map_async|starmap_async|to_thread"
+    r"|run_in_executor)\("
+)
+#: Files larger than this are not scanned (generated code, data): they are not importers worth parsing.
+_MAX_BYTES = 1_000_000
+
+
+def importers(path: Path, config: Config, limit: int = 8, depth: int = 3) -> list[Path]:
+    """Files under ``path``'s import root that import its module (or import one of its importers,
+    up to ``depth`` steps away) and may dispatch work, nearest first; at most ``limit`` of them.
+
+    Files ``config`` excludes are not scanned.
+    """
+    if limit <= 0:
+        return []
+    resolved = path.resolve()
+    name, _, root = module_name_for(resolved)
+    index = _index(root, (*config.exclude, *config.extend_exclude), config.root.resolve())
+    found: list[Path] = []
+    seen = {resolved}
+    frontier = [name]
+    for _ in range(depth):
+        wanted = {module.rsplit(".", 1)[-1] for module in frontier}
+        frontier = []
+        for candidate, words, dispatches in index:
+            if candidate not in seen and not wanted.isdisjoint(words):
+                seen.add(candidate)
+                frontier.append(module_name_for(candidate)[0])
+                if dispatches:
+                    found.append(candidate)
+                    if len(found) >= limit:
+                        return found
+        if not frontier:
+            break
+    return found
+
+
+@lru_cache(maxsize=8)
+def _index(root: Path, exclude: tuple[str, ...], config_root: Path) -> tuple[tuple[Path, frozenset[str], bool], ...]:
+    """Every ``.py`` file under ``root``: the words of its imports, whether it may dispatch (once per process)."""
+    config = Config(exclude=exclude, extend_exclude=(), root=config_root)
+    entries = []
+    for file in discover([str(root)], config):
+        try:
+            if file.path.stat().st_size > _MAX_BYTES:
+                continue
+            text = file.path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        words = frozenset(word for match in _IMPORT.finditer(text) for group in match.groups() if group
+                          for word in _WORD.findall(group))
+        if words:
+            entries.append((file.path.resolve(), words, _DISPATCH_HINT.search(text) is not None))
+    return tuple(sorted(entries))

@@ -1,0 +1,80 @@
+"""GIL201 unpicklable-callable: a lambda, local function or local class sent to another process."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from gillint.findings import Severity
+from gillint.pickling import REFERENCES, START_METHOD_TABLE, evidence, explain, unpicklable_sends
+from gillint.project import ModuleInfo
+from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
+
+
+class UnpicklableCallable(Rule):
+    code = "GIL201"
+    name = "unpicklable-callable"
+    summary = "The callable given to a process pool or process cannot be pickled."
+    severity = Severity.ERROR
+    doc = RuleDoc(
+        what_it_does="""
+Finds callables handed to another process that `pickle` cannot serialise: a `lambda` (written inline
+or bound to a name first), a function defined inside another function (a local function or closure),
+a method of a class defined inside a function (or an instance of such a class), `functools.partial`
+wrapping one of those, the result of a project factory that returns a local function, and a function
+whose project decorator replaces it with a local wrapper without `functools.wraps`. The
+sites are the task methods of `multiprocessing.Pool` and `get_context(...).Pool` (`map`, `imap`,
+`starmap`, `apply_async`, ...), `ProcessPoolExecutor.submit`/`.map`, `loop.run_in_executor` on a
+process pool, `multiprocessing.Process(target=...)` and the `initializer` of process pools. A
+callable passed to a project function that forwards its parameter to such a site is reported at the
+caller's argument.
+""",
+        why_bad="""
+Work sent to another process is pickled, and pickle stores a function *by reference*: its module and
+qualified name, looked up again in the child. A lambda is named `<lambda>` and a local function
+`outer.<locals>.inner`; neither can be looked up, so the call fails with `PicklingError: Can't pickle
+<function <lambda>>` or `Can't pickle local object`. Pool task submission pickles under every start
+method; `Process(target=...)` and pool initializers only under spawn and forkserver, which is why such
+code often works on Linux up to Python 3.13 and breaks on macOS, Windows and Python 3.14. With
+`apply_async` and `submit` the error is stored in the result: code that never calls `.get()` or
+`.result()` silently loses the work.
+""",
+        example="""
+from concurrent.futures import ProcessPoolExecutor
+
+def main(data):
+    with ProcessPoolExecutor() as pool:
+        return list(pool.map(lambda x: x * 2, data))
+""",
+        use_instead="""
+from concurrent.futures import ProcessPoolExecutor
+
+def double(x):
+    return x * 2
+
+def main(data):
+    with ProcessPoolExecutor() as pool:
+        return list(pool.map(double, data))
+""",
+        known_problems="""
+- Only pools gillint can type are checked: constructed in view, annotated on a parameter
+  (`pool: Pool`), kept on `self`, or returned by a project function. A pool in a container or
+  received untyped is not. Helpers are followed one level deep, and so are factories and decorators.
+- A name is followed through every assignment in its scope: a name bound to a lambda on one branch
+  and to a module-level function on another is reported.
+- Thread pools (`ThreadPoolExecutor`, `multiprocessing.dummy`, `ThreadPool`) pickle nothing and are
+  never reported. Libraries that serialise with cloudpickle or dill (joblib, loky, dask, pathos, the
+  `multiprocess` package) accept lambdas and closures and are not checked.
+- A bound method of an instance of a module-level class pickles the instance too; when the instance
+  holds a lock or an open file that fails, but gillint does not look inside instances.
+- Choice for `Process(target=...)` and pool initializers: when the same module explicitly selects
+  fork (`multiprocessing.set_start_method("fork")` or `multiprocessing.get_context("fork")`),
+  nothing is pickled for them and gillint stays silent. Task submission is reported regardless.
+""",
+        references=REFERENCES,
+        extra_sections=(("Start methods", START_METHOD_TABLE),),
+    )
+
+    def check(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:
+        for sent, problem in unpicklable_sends(context.project, module, callables=True):
+            message = explain(sent, problem, "the callable")
+            yield Report(sent.node, message, evidence=evidence(sent, problem, "callable"))
