@@ -181,6 +181,8 @@ def test_fifo_named_like_a_module_does_not_hang(tmp_path: Path) -> None:
     write(tmp_path, CONTROL, UNGUARDED)
     code, document = run_json(str(tmp_path))
     assert code == 1 and errors_by_name(document)["pipe.py"].endswith("not a regular file")
+    code, document = run_json(str(tmp_path / CONTROL))  # a named file: its importers are scanned too
+    assert code == 1 and document["errors"] == []
 
 
 @pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux /proc")
