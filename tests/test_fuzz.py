@@ -19,6 +19,7 @@ from gillint.config import Config
 from gillint.discovery import SourceFile
 from gillint.engine import lint
 from gillint.findings import Finding
+from gillint.project.module import source_lines
 
 settings.register_profile(
     "default", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -42,13 +43,19 @@ def run(data: bytes, name: str = "fuzzed.py") -> list[Finding]:
 
 
 def assert_positions_real(findings: list[Finding], source: str) -> None:
-    lines = source.splitlines() or [""]
+    lines = source_lines(source) or [""]
     for finding in findings:
         assert finding.path == "fuzzed.py"
         assert 1 <= finding.line <= len(lines), finding
         assert 1 <= finding.column <= len(lines[finding.line - 1]) + 1, finding
         assert (finding.end_line, finding.end_column) >= (finding.line, finding.column), finding
         assert finding.end_line <= len(lines), finding
+
+
+def test_source_lines_are_python_lines() -> None:
+    """Form feeds and other Unicode line separators do not start a line for Python (or for noqa)."""
+    assert source_lines("a\x0cb\x1ec\u2028d\r\ne\rf\n") == ["a\x0cb\x1ec\u2028d", "e", "f"]
+    assert source_lines("") == [] and source_lines("x") == ["x"]
 
 
 def check(source: str) -> None:

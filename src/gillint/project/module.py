@@ -7,6 +7,7 @@ with its enclosing nodes. Positions are resolved lazily, only when a finding nee
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Optional, Sequence, Union
@@ -222,7 +223,22 @@ class ModuleInfo:
 
     @property
     def lines(self) -> list[str]:
-        return self.source.splitlines()
+        return source_lines(self.source)
+
+
+def source_lines(source: str) -> list[str]:
+    """The lines of ``source`` as Python numbers them: only CRLF, CR and LF end a line.
+
+    (``str.splitlines`` also splits at form feeds, ``\x1c``-``\x1e``, ``\x85`` and U+2028, which
+    would shift every later line number.)
+    """
+    lines = _LINE_BREAK.split(source)
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def is_main_guard(test: cst.BaseExpression) -> bool:
