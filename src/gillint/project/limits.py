@@ -24,8 +24,9 @@ MAX_SOURCE_CHARS = 2_000_000
 #: CPython's own tokenizer refuses more than 200 nested brackets ("too many nested parentheses").
 MAX_BRACKET_DEPTH = 200
 #: Operators, keywords, dots and strings chained in one expression, counted through the brackets
-#: that enclose it. CPython's compiler gives up (RecursionError) near 3000.
-MAX_EXPRESSION_DEPTH = 1000
+#: that enclose it. CPython's compiler gives up (RecursionError) near 3000; libcst crashes from
+#: 4000 (adjacent strings, lambdas). Generated code such as sympy's polyquinticconst.py needs ~2000.
+MAX_EXPRESSION_DEPTH = 2500
 #: Recursion limit while parsing, indexing and resolving positions of code within those limits.
 RECURSION_LIMIT = 20_000
 
