@@ -31,6 +31,7 @@ from gillint.engine import RunResult, lint
 from gillint.findings import Finding
 from gillint.parallel import default_jobs
 from gillint.project.importers import importers
+from gillint.project.sources import resolve_path
 from gillint.report import FORMATS, ReportOptions
 from gillint.rules import all_rules
 
@@ -174,7 +175,7 @@ def _configure(args: argparse.Namespace) -> Config:
 def _importer_context(files: list[SourceFile], paths: Sequence[str], config: Config) -> list[SourceFile]:
     """For files named one by one (as pre-commit names them): the modules that import them and may
     dispatch work, so findings those reveal in the named files are reported (as under flake8)."""
-    linted = {file.path.resolve() for file in files}
+    linted = {resolve_path(file.path) for file in files}
     context: dict[Path, SourceFile] = {}
     for given in paths:
         if given != "-" and Path(given).is_file():

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from gillint.findings import ANALYSIS_ERROR_CODE
 from gillint.options import Option
+from gillint.project.sources import resolve_path
 from gillint.rules import all_rules
 
 if sys.version_info >= (3, 11):
@@ -161,7 +162,7 @@ def validate_codes(codes: Sequence[str], where: str) -> None:
 
 def find_pyproject(paths: Sequence[Path]) -> Optional[Path]:
     """The nearest ``pyproject.toml`` with a ``[tool.gillint]`` table above the first path."""
-    start = (paths[0] if paths else Path.cwd()).resolve()
+    start = resolve_path(paths[0] if paths else Path.cwd())
     directory = start if start.is_dir() else start.parent
     for candidate in (directory, *directory.parents):
         pyproject = candidate / "pyproject.toml"

@@ -58,7 +58,7 @@ def _walk(directory: Path, config: Config) -> Iterator[Path]:
             try:
                 is_dir = entry.is_dir()
             except OSError:
-                continue
+                is_dir = False  # a symlink loop: a *.py one is yielded, and reading it reports why
             if is_dir:
                 subdirectories.append(path)
             elif entry.name.endswith(".py"):

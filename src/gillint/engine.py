@@ -24,6 +24,7 @@ from gillint.discovery import SourceFile
 from gillint.findings import Finding, analysis_error, sorted_findings
 from gillint.noqa import file_is_skipped, is_suppressed, noqa_lines
 from gillint.project import ModuleInfo, Project
+from gillint.project.limits import check_limits
 from gillint.project.sources import SourceError, decode_source, read_bytes, read_source
 from gillint.rules import Rule, all_rules
 from gillint.rules.base import Report, RuleContext
@@ -74,6 +75,7 @@ class Analyzer:
         """The cheap check of a file the prefilter skipped: can it be read, decoded and parsed by ``ast``?"""
         try:
             source = _source(file, data)
+            check_limits(source)  # the same limits as a full analysis: ast too can crash on deep nesting
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # SyntaxWarning: not our business
                 ast.parse(source, file.display)

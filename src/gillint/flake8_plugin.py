@@ -27,6 +27,7 @@ from gillint.discovery import SourceFile
 from gillint.engine import lint
 from gillint.options import Option
 from gillint.project.importers import importers
+from gillint.project.sources import resolve_path
 
 Flake8Error = tuple[int, int, str, type]
 
@@ -80,7 +81,7 @@ class GillintFlake8:
         cls._flake8_options = options
 
     def run(self) -> Iterator[Flake8Error]:
-        base = _config_for(Path(self.filename).resolve().parent)
+        base = _config_for(resolve_path(Path(self.filename)).parent)
         config = replace(
             base, select=("GIL",), ignore=(), extend_select=(), per_file_ignores=(),
             settings=merged_settings(base.settings, self._flake8_options, rule_options()),

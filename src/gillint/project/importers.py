@@ -17,12 +17,13 @@ others are loaded on demand if a dispatching module's analysis leads through the
 from __future__ import annotations
 
 import re
+import stat
 from functools import lru_cache
 from pathlib import Path
 
 from gillint.config import Config
 from gillint.discovery import discover
-from gillint.project.sources import module_name_for
+from gillint.project.sources import module_name_for, resolve_path
 from gillint.rules import all_rules
 
 #: ``import a.b, c as d`` and ``from .a import (b, c)``: the names an import statement mentions.
@@ -51,9 +52,9 @@ def importers(path: Path, config: Config, limit: int = 8, depth: int = 3) -> lis
         rule.reports_in_other_modules for rule in all_rules() if config.is_enabled(rule.code)
     ):
         return []
-    resolved = path.resolve()
+    resolved = resolve_path(path)
     name, _, root = module_name_for(resolved)
-    index = _index(root, (*config.exclude, *config.extend_exclude), config.root.resolve())
+    index = _index(root, (*config.exclude, *config.extend_exclude), resolve_path(config.root))
     found: list[Path] = []
     seen = {resolved}
     frontier = [name]
@@ -82,13 +83,14 @@ def _index(root: Path, exclude: tuple[str, ...], config_root: Path) -> tuple[tup
         if count >= MAX_SCANNED_FILES:
             return ()
         try:
-            if file.path.stat().st_size > _MAX_BYTES:
-                continue
+            info = file.path.stat()
+            if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_BYTES:
+                continue  # a FIFO named *.py would block the read forever
             text = file.path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
         words = frozenset(word for match in _IMPORT.finditer(text) for group in match.groups() if group
                           for word in _WORD.findall(group))
         if words:
-            entries.append((file.path.resolve(), words, _DISPATCH_HINT.search(text) is not None))
+            entries.append((resolve_path(file.path), words, _DISPATCH_HINT.search(text) is not None))
     return tuple(sorted(entries))

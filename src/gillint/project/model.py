@@ -17,7 +17,7 @@ import libcst as cst
 
 from gillint.project.module import ClassInfo, FunctionInfo, ModuleInfo
 from gillint.project.scopes import Binding, BindingKind, Scope, ScopeKind
-from gillint.project.sources import SourceError, module_name_for, read_source
+from gillint.project.sources import SourceError, module_name_for, read_source, resolve_path
 
 _BUILTINS = frozenset(dir(builtins))
 #: How far name following goes (aliases of aliases, re-exports of re-exports).
@@ -91,13 +91,13 @@ class Project:
     # -- modules --------------------------------------------------------------------------------
 
     def add_search_root(self, root: Path) -> None:
-        root = root.resolve()
+        root = resolve_path(root)
         if root not in self.search_roots:
             self.search_roots.append(root)
 
     def add_module(self, path: Path, display_path: str, source: str) -> ModuleInfo:
         """Parse and index a file being linted. Raises ``libcst.ParserSyntaxError``."""
-        resolved = path.resolve()
+        resolved = resolve_path(path)
         existing = self._by_path.get(resolved)
         if existing is not None and existing.source == source:
             return existing
@@ -124,7 +124,7 @@ class Project:
         return None
 
     def _load(self, path: Path, name: str, is_package: bool) -> Optional[ModuleInfo]:
-        resolved = path.resolve()
+        resolved = resolve_path(path)
         if resolved in self._by_path:
             return self._by_path[resolved]
         try:

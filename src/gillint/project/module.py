@@ -8,6 +8,7 @@ with its enclosing nodes. Positions are resolved lazily, only when a finding nee
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Iterator, Optional, Sequence, Union
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
+from gillint.project.limits import check_limits, deep_recursion
 from gillint.project.scopes import Binding, BindingKind, Scope, ScopeKind
 
 FunctionNode = Union[cst.FunctionDef, cst.Lambda]
@@ -153,11 +155,17 @@ class ModuleInfo:
 
     @classmethod
     def build(cls, path: Path, display_path: str, name: str, is_package: bool, source: str) -> ModuleInfo:
-        """Parse ``source`` and index it. Raises ``libcst.ParserSyntaxError`` on invalid code."""
-        tree = cst.parse_module(source)
-        module = cls(path, display_path, name, is_package, source, tree)
-        module.scope = Scope(ScopeKind.MODULE, tree, None, module, "")
-        _Indexer(module).walk(tree)
+        """Parse ``source`` and index it.
+
+        Raises ``libcst.ParserSyntaxError`` on invalid code and :class:`~gillint.project.limits.LimitError`
+        (a ``SourceError``) on code too large or nested too deeply to parse safely.
+        """
+        check_limits(source)
+        with deep_recursion():
+            tree = cst.parse_module(source)
+            module = cls(path, display_path, name, is_package, source, tree)
+            module.scope = Scope(ScopeKind.MODULE, tree, None, module, "")
+            _Indexer(module).walk(tree)
         return module
 
     # -- lookups -------------------------------------------------------------------------------
@@ -199,8 +207,9 @@ class ModuleInfo:
     def position(self, node: cst.CSTNode) -> CodeRange:
         """1-based line, 0-based column range of ``node`` (resolved for the whole module on first use)."""
         if self._positions is None:
-            wrapper = MetadataWrapper(self.tree, unsafe_skip_copy=True)
-            self._positions = dict(wrapper.resolve(PositionProvider))
+            with deep_recursion():
+                wrapper = MetadataWrapper(self.tree, unsafe_skip_copy=True)
+                self._positions = dict(wrapper.resolve(PositionProvider))
         return self._positions[node]
 
     def line_of(self, node: cst.CSTNode) -> int:
@@ -208,11 +217,27 @@ class ModuleInfo:
 
     def code_of(self, node: cst.CSTNode) -> str:
         """Source text of an expression or small statement, as written."""
-        return self.tree.code_for_node(node)
+        with deep_recursion():
+            return self.tree.code_for_node(node)
 
     @property
     def lines(self) -> list[str]:
-        return self.source.splitlines()
+        return source_lines(self.source)
+
+
+def source_lines(source: str) -> list[str]:
+    """The lines of ``source`` as Python numbers them: only CRLF, CR and LF end a line.
+
+    (``str.splitlines`` also splits at form feeds, ``\x1c``-``\x1e``, ``\x85`` and U+2028, which
+    would shift every later line number.)
+    """
+    lines = _LINE_BREAK.split(source)
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def is_main_guard(test: cst.BaseExpression) -> bool:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import stat
 import tokenize
 from pathlib import Path
 
@@ -32,16 +34,40 @@ def decode_source(data: bytes) -> str:
 
 
 def read_bytes(path: Path) -> bytes:
+    """The bytes of ``path``; :class:`SourceError` for anything but a readable regular file.
+
+    The file is opened without blocking and checked before reading, so a FIFO or device named
+    ``*.py`` is reported instead of hanging the run.
+    """
     try:
-        return path.read_bytes()
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except IsADirectoryError:
         raise SourceError("is a directory") from None
     except OSError as error:
         raise SourceError(error.strerror or str(error)) from None
+    with os.fdopen(descriptor, "rb") as file:
+        try:
+            mode = os.fstat(descriptor).st_mode
+            if stat.S_ISDIR(mode):
+                raise SourceError("is a directory")
+            if not stat.S_ISREG(mode):
+                raise SourceError("not a regular file")
+            return file.read()
+        except OSError as error:
+            raise SourceError(error.strerror or str(error)) from None
 
 
 def read_source(path: Path) -> str:
+    """The decoded text of ``path`` (see :func:`read_bytes`)."""
     return decode_source(read_bytes(path))
+
+
+def resolve_path(path: Path) -> Path:
+    """``path.resolve()``, or the absolute path when resolving fails (a symlink loop)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: symlink loop before Python 3.13
+        return Path(os.path.abspath(path))
 
 
 def module_name_for(path: Path) -> tuple[str, bool, Path]:
@@ -50,7 +76,7 @@ def module_name_for(path: Path) -> tuple[str, bool, Path]:
     Walks up through directories that hold an ``__init__.py``: ``src/pkg/sub/mod.py`` is
     ``pkg.sub.mod`` with import root ``src``.
     """
-    path = path.resolve() if not path.is_absolute() else path
+    path = resolve_path(path) if not path.is_absolute() else path
     is_package = path.name == "__init__.py"
     parts = [] if is_package else [path.stem]
     directory = path.parent

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from gillint.engine import RunResult
+from gillint.project.module import source_lines
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def source_line(path: str, line: int, sources: dict[str, list[str]]) -> str | No
     lines = sources.get(path)
     if lines is None:
         try:
-            lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+            lines = source_lines(Path(path).read_text(encoding="utf-8", errors="replace"))
         except OSError:
             return None
         sources[path] = lines
