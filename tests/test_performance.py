@@ -206,3 +206,11 @@ def test_cli_cache_lives_at_the_project_root(tmp_path: Path) -> None:
     assert first.returncode == second.returncode == 1 and b"GIL401" in first.stdout and first.stdout == second.stdout
     assert (tmp_path / ".gillint_cache" / ".gitignore").is_file()
     assert gillint("--jobs", "0").returncode == 2
+
+
+def test_prefilter_ignores_imports_that_name_no_module(tmp_path: Path) -> None:
+    """``from . import x`` in a top-level script, and import-like text, name no file to read."""
+    script = tmp_path / "script.py"
+    data = b"from . import sibling\nfrom .. import up\nimport a..b\nx = 1\n"
+    script.write_bytes(data)
+    assert select([script], [data]) == [False]

@@ -131,10 +131,14 @@ _MAX_IMPORTED_BYTES = 2_000_000
 def _module_file(root: Path, dotted: bytes) -> Optional[tuple[Path, bytes]]:
     """The file and bytes of project module ``dotted`` under ``root``, if there is one."""
     try:
-        relative = Path(*dotted.decode("utf-8").split("."))
-    except (UnicodeDecodeError, TypeError, ValueError):
+        parts = dotted.decode("utf-8").split(".")
+        if not all(part.isidentifier() for part in parts):
+            return None  # ``from . import x`` at the top, or text that only looked like an import
+        relative = Path(*parts)
+        candidates = (root / relative / "__init__.py", root / relative.with_suffix(".py"))
+    except (UnicodeDecodeError, ValueError):
         return None
-    for candidate in (root / relative / "__init__.py", root / relative.with_suffix(".py")):
+    for candidate in candidates:
         try:
             if candidate.is_file() and candidate.stat().st_size <= _MAX_IMPORTED_BYTES:
                 return candidate, candidate.read_bytes()
