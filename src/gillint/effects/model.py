@@ -27,6 +27,7 @@ from gillint.effects.tables import (
     Knowledge,
 )
 from gillint.project import CallableTarget, CallSite, FunctionInfo, ModuleInfo, Project, Scope, TargetKind
+from gillint.sync import is_possible_lock
 
 #: How many calls deep project functions are followed.
 MAX_CALL_DEPTH = 6
@@ -175,6 +176,9 @@ class EffectsModel:
             in_loop = any(node in loop_nodes for node in site.ancestors)
             self._add_call(found, site, in_loop, function)
         scope = function.scope if function is not None else (calls[0].scope if calls else module.scope)
+        for context in loops.contexts:
+            if found.waits is None and is_possible_lock(self.project, context, scope):
+                found.waits = Evidence(module, context, f"`with {module.code_of(context)}:` may wait for a lock")
         for loop in loops.loops:
             if isinstance(loop, cst.For) and not isinstance(loop.iter, cst.Call):
                 self._add_iteration(found, loop.iter, scope)
@@ -390,6 +394,8 @@ class _LoopFinder(cst.CSTVisitor):
         self.loops: list[Loop] = []
         self.hot: list[Loop] = []
         self.parents: list[cst.CSTNode] = []
+        #: Context expressions of ``with`` statements (``with self._lock:`` may wait for a lock).
+        self.contexts: list[cst.BaseExpression] = []
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
@@ -398,6 +404,8 @@ class _LoopFinder(cst.CSTVisitor):
             self._found(node)
         elif isinstance(node, cst.GeneratorExp) and self._consumed(node):
             self._found(node)
+        elif isinstance(node, cst.With):
+            self.contexts.extend(item.item for item in node.items)
         self.parents.append(node)
         return True
 
