@@ -241,3 +241,13 @@ def test_no_run_dies_from_a_signal(tmp_path: Path) -> None:
     write(tmp_path, "chain.py", "x = " + "-" * 100_000 + "1\n")
     result = gillint(str(tmp_path))
     assert result.returncode == 1, (result.returncode, result.stderr[-2000:])
+
+
+def test_backslash_newline_in_a_triple_quoted_string_is_not_nesting() -> None:
+    """The stdlib's test_tokenize.py opens many strings with a backslash-newline: it compiles, so no GIL000."""
+    from gillint.project.limits import check_limits
+
+    block = 'check("x", """\\\n    NAME \'x\' (1, 0) (1, 1)\n    OP \'=\' (1, 2) (1, 3)\n    """)\n'
+    source = "def test():\n" + "".join("    " + block for _ in range(2000))
+    compile(source, "generated.py", "exec")
+    check_limits(source)

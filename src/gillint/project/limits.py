@@ -43,7 +43,7 @@ _TOKEN = re.compile(
     | (?<![\w.])\d[\w.]*(?:[eE][+-]\d+)?                    # numbers (so 1.5 is not a dot)
     | [-+*/%@&|^~<>=!.]
     """,
-    re.VERBOSE,
+    re.VERBOSE | re.DOTALL,  # DOTALL: a backslash-newline inside a string is part of it
 )
 _OPEN = frozenset("([{")
 _CLOSE = frozenset(")]}")
