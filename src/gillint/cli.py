@@ -124,12 +124,12 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             print(f"{rule.code}  {rule.name:<28} {rule.summary}")
         return EXIT_CLEAN
     if args.explain:
-        rule = documented_for(args.explain.upper())
-        if rule is None:
+        documented_rule = documented_for(args.explain.upper())
+        if documented_rule is None:
             known = ", ".join(r.code for r in documented())
             print(f"gillint: error: unknown rule {args.explain!r}; known rules: {known}", file=sys.stderr)
             return EXIT_ERROR
-        print(render_rule_doc(rule), end="")
+        print(render_rule_doc(documented_rule), end="")
         return EXIT_CLEAN
     if not args.paths:
         parser.print_usage(sys.stderr)

@@ -267,8 +267,8 @@ class EffectsModel:
         ``m = pattern.match(line)`` gives ``re.compile.match``: a result is taken to belong to the
         library that returned it. Literals and builtin results are ``builtins.object``.
         """
-        types = self.project.instance_types(expr, scope)
-        if types and all(types) and len(set(types)) == 1:
+        types = [t for t in self.project.instance_types(expr, scope) if t is not None]
+        if types and len(types) == len(self.project.instance_types(expr, scope)) and len(set(types)) == 1:
             return (types[0], False) if self.project.definition(types[0]) is None else None
         values = self.project.values(expr, scope)
         if values and all(isinstance(v.expr, _LITERALS) for v in values):
@@ -463,7 +463,7 @@ def _small_iteration(iterable: cst.BaseExpression) -> bool:
         bounds = [a.value for a in iterable.args]
         if bounds and all(isinstance(b, cst.Integer) for b in bounds):
             try:
-                values = [int(b.value.replace("_", ""), 0) for b in bounds]  # type: ignore[union-attr]
+                values = [int(b.value.replace("_", ""), 0) for b in bounds if isinstance(b, cst.Integer)]
             except ValueError:
                 return False
             span = values[0] if len(values) == 1 else values[1] - values[0]

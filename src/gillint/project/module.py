@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator, Optional, Sequence, Union
+from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
@@ -530,7 +530,10 @@ class _Indexer:
 
 def _declarations(body: cst.BaseSuite) -> Iterator[Union[cst.Global, cst.Nonlocal]]:
     """``global``/``nonlocal`` statements anywhere in a function body (not in nested defs)."""
-    statements = body.body if isinstance(body, cst.IndentedBlock) else [cst.SimpleStatementLine(body.body)]
+    statements: Sequence[cst.BaseStatement] = (
+        body.body if isinstance(body, cst.IndentedBlock)
+        else [cst.SimpleStatementLine(body.body)]  # type: ignore[arg-type]  # a suite holds small statements
+    )
     for statement in iter_statement_blocks(statements):
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
@@ -546,7 +549,8 @@ def _dotted(node: Union[cst.Attribute, cst.Name, cst.BaseExpression]) -> str:
     return ""
 
 
-_VISIT = {
+_Handler = Callable[[_Indexer, Any], None]
+_VISIT: dict[type, _Handler] = {
     cst.FunctionDef: _Indexer.visit_function,
     cst.ClassDef: _Indexer.visit_class,
     cst.Assign: _Indexer.visit_assign,
@@ -562,9 +566,9 @@ _VISIT = {
     cst.Call: _Indexer.visit_call,
     **{kind: _Indexer.visit_comprehension for kind in _COMPREHENSIONS},
 }
-_LEAVE = {kind: _Indexer.leave_comprehension for kind in _COMPREHENSIONS}
+_LEAVE: dict[type, _Handler] = {kind: _Indexer.leave_comprehension for kind in _COMPREHENSIONS}
 #: Scopes of defs, classes and lambdas cover their body only (not decorators, defaults or bases).
-_BODY_HOOKS = {
+_BODY_HOOKS: dict[type, tuple[_Handler, _Handler]] = {
     cst.FunctionDef: (_Indexer.enter_function_body, _Indexer.leave_function_body),
     cst.ClassDef: (_Indexer.enter_class_body, _Indexer.leave_class_body),
     cst.Lambda: (_Indexer.enter_lambda_body, _Indexer.leave_lambda_body),
@@ -578,7 +582,7 @@ _TRIVIA = frozenset({
 
 
 #: Node types whose dataclass fields are not declared in source order.
-_SOURCE_ORDER = {
+_SOURCE_ORDER: dict[type, tuple[str, ...]] = {
     cst.FunctionDef: ("decorators", "name", "type_parameters", "params", "returns", "body"),
     cst.ClassDef: ("decorators", "name", "type_parameters", "bases", "keywords", "body"),
     cst.IfExp: ("body", "test", "orelse"),

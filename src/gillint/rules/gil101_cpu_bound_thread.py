@@ -123,9 +123,9 @@ def main():
         knowledge = Knowledge(context.settings.get("extend_releases_gil", ()),
                               context.settings.get("extend_cpu_bound", ()))
         model = EffectsModel(project, knowledge)
-        found = [(d, *_cpu_target(model, d)) for d in dispatches(project, module)
-                 if d.executor is Executor.THREAD and not d.is_initializer]
-        found = [(d, t, e) for d, t, e in found if t is not None]
+        candidates = [(d, *_cpu_target(model, d)) for d in dispatches(project, module)
+                      if d.executor is Executor.THREAD and not d.is_initializer]
+        found = [(d, t, e) for d, t, e in candidates if t is not None]
         per_scope: dict[int, int] = {}
         for dispatch, _, _ in found:
             key = _scope_key(dispatch)

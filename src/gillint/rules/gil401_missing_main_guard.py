@@ -13,6 +13,7 @@ from gillint.project import (
     FunctionInfo,
     ModuleInfo,
     Project,
+    Scope,
     ScopeKind,
     TargetKind,
     is_main_guard,
@@ -120,7 +121,7 @@ if __name__ == "__main__":
 
 def _runs_at_import(site: CallSite) -> bool:
     """True for calls evaluated by module-level code (module, class bodies, comprehensions there)."""
-    scope = site.scope
+    scope: Optional[Scope] = site.scope
     while scope is not None:
         if scope.kind in (ScopeKind.FUNCTION, ScopeKind.LAMBDA):
             return False
