@@ -1,4 +1,4 @@
-"""Four threads bump one global counter without a lock: updates can be lost (GIL301)."""
+"""Four threads bump a global counter with no lock: updates can be lost (GIL301), and no speed-up (GIL101)."""
 import threading
 
 hits = 0
