@@ -23,6 +23,7 @@ from typing import Iterator, Optional, Sequence
 import libcst as cst
 
 from gillint.project import CallSite, FunctionInfo, Project, Scope
+from gillint.project.module import child_nodes
 
 #: Classes whose instances are locks (``with``/``acquire`` on them serialises threads).
 LOCK_TYPES = frozenset({
@@ -289,7 +290,7 @@ def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         yield current
         if current is not node and isinstance(current, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
             continue
-        stack.extend(current.children)
+        stack.extend(child_nodes(current))
 
 
 def _lockish_text(text: str) -> bool:

@@ -11,7 +11,7 @@ waits and nothing unknown is :attr:`Effects.cpu_bound`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Iterator, Optional, Union
+from typing import Optional, Union
 
 import libcst as cst
 
@@ -27,6 +27,7 @@ from gillint.effects.tables import (
     Knowledge,
 )
 from gillint.project import CallableTarget, CallSite, FunctionInfo, ModuleInfo, Project, Scope, TargetKind
+from gillint.project.bodies import body_facts
 from gillint.sync import is_possible_lock
 
 #: How many calls deep project functions are followed.
@@ -146,7 +147,7 @@ class EffectsModel:
             return Effects(unknown=Evidence(function.module, function.node, "a call chain too deep to follow"))
 
         def compute() -> Effects:
-            if function.is_async or _is_generator(function.node):
+            if function.is_async or body_facts(self.project, function).yields:
                 return _NOTHING  # calling it only creates a coroutine or generator
             self._depth += 1
             try:
@@ -481,17 +482,4 @@ def _loop_description(loop: Loop) -> str:
     return "a pure-Python loop"
 
 
-def _is_generator(node: cst.FunctionDef) -> bool:
-    """A ``def`` with ``yield`` in its own body: calling it runs nothing."""
-    return any(True for _ in _yields(node.body))
-
-
-def _yields(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    for child in node.children:
-        if isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            continue
-        if isinstance(child, cst.Yield):
-            yield child
-            return
-        yield from _yields(child)
 

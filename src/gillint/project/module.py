@@ -311,15 +311,10 @@ class _Indexer:
         self.stack.append(node)
         body_hooks = _BODY_HOOKS.get(kind)
         for name in _child_fields(kind):
-            value = getattr(node, name)
             if body_hooks is not None and name == "body":
                 body_hooks[0](self, node)
-            if isinstance(value, cst.CSTNode):
-                self.walk(value)
-            elif isinstance(value, (list, tuple)):
-                for item in value:
-                    if isinstance(item, cst.CSTNode):
-                        self.walk(item)
+            for child in _field_nodes(getattr(node, name)):
+                self.walk(child)
             if body_hooks is not None and name == "body":
                 body_hooks[1](self, node)
         self.stack.pop()
@@ -587,6 +582,24 @@ _SOURCE_ORDER: dict[type, tuple[str, ...]] = {
     cst.ClassDef: ("decorators", "name", "type_parameters", "bases", "keywords", "body"),
     cst.IfExp: ("body", "test", "orelse"),
 }
+
+
+def child_nodes(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The children of ``node`` that can hold code, in source order (punctuation and whitespace skipped).
+
+    Much cheaper than libcst's ``node.children``, which runs a visitor that rebuilds the node.
+    """
+    for name in _child_fields(type(node)):
+        yield from _field_nodes(getattr(node, name))
+
+
+def _field_nodes(value: object) -> Iterator[cst.CSTNode]:
+    if isinstance(value, cst.CSTNode):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            if isinstance(item, cst.CSTNode):
+                yield item
 
 
 @lru_cache(maxsize=None)
