@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from gillint.cli import main as gillint_main
 from gillint.config import Config
-from gillint.docs import SECTIONS, documented, render_rule_doc
-from gillint.engine import lint_source
+from gillint.engine.run import lint_source
+from gillint.frontends.cli import main as gillint_main
+from gillint.rules.docs import SECTIONS, documented, render_rule_doc
 
 DOCS = Path(__file__).parent.parent / "docs" / "rules"
 #: The rules and the GIL000 pseudo-rule: every code a finding can carry.
@@ -19,9 +19,9 @@ RULES = documented()
 @pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])
 def test_rule_page_is_committed_and_current(rule) -> None:
     page = DOCS / f"{rule.code}.md"
-    assert page.is_file(), f"{page} is missing: run `python -m gillint.docs`"
+    assert page.is_file(), f"{page} is missing: run `python -m gillint.rules.docs`"
     assert page.read_text(encoding="utf-8") == render_rule_doc(rule), (
-        f"{page} is stale: run `python -m gillint.docs`"
+        f"{page} is stale: run `python -m gillint.rules.docs`"
     )
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from fixture_support import Case, as_noqa, cases, expectations
 from gillint.config import Config
-from gillint.discovery import discover
-from gillint.engine import lint
+from gillint.engine.discovery import discover
+from gillint.engine.run import lint
 
 CASES = cases()
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from fixture_support import FIXTURES, Case, cases
-from gillint.cli import main as gillint_main
-from gillint.flake8_plugin import flake8_option_arguments, merged_settings
+from gillint.frontends.cli import main as gillint_main
+from gillint.frontends.flake8_plugin import flake8_option_arguments, merged_settings
 from gillint.options import Option
 
 pytestmark = pytest.mark.integration

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gillint.config import Config
-from gillint.discovery import SourceFile
-from gillint.engine import lint
+from gillint.engine.discovery import SourceFile
+from gillint.engine.run import lint
 from gillint.findings import Finding
 from gillint.project.module import source_lines
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gillint.config import Config, rule_options
-from gillint.engine import lint_source
+from gillint.engine.run import lint_source
 
 # ``fastlib`` is unknown to gillint: the rule stays silent until the user says what it does.
 SOURCE = """

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gillint.cli import main as gillint_main
 from gillint.findings import Finding, Severity, analysis_error
+from gillint.frontends.cli import main as gillint_main
 from gillint.report.github import annotation, escape_data, escape_property
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gillint.cli import main as gillint_main
+from gillint.frontends.cli import main as gillint_main
 
 BAD = "import multiprocessing\n\npool = multiprocessing.Pool(2)\n"
 

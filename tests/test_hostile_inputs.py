@@ -14,8 +14,8 @@ from typing import Callable, Union
 import pytest
 
 from gillint.config import Config
-from gillint.discovery import discover
-from gillint.engine import lint
+from gillint.engine.discovery import discover
+from gillint.engine.run import lint
 from gillint.project.limits import MAX_BRACKET_DEPTH, MAX_EXPRESSION_DEPTH, MAX_SOURCE_CHARS
 from test_cli import UNGUARDED, gillint, write
 

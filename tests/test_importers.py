@@ -6,9 +6,9 @@ import textwrap
 from pathlib import Path
 
 from gillint.config import Config
-from gillint.discovery import SourceFile
-from gillint.engine import lint
-from gillint.project.importers import importers
+from gillint.engine.discovery import SourceFile
+from gillint.engine.importers import importers
+from gillint.engine.run import lint
 
 
 def write(root: Path, files: dict[str, str]) -> None:
@@ -50,7 +50,7 @@ def test_context_findings_and_errors_are_not_reported(tmp_path: Path) -> None:
 def test_cli_named_file_checks_its_importers_but_reports_only_itself(
     tmp_path: Path, monkeypatch, capsys
 ) -> None:
-    from gillint.cli import main
+    from gillint.frontends.cli import main
 
     write(tmp_path, {
         "workers.py": "def run(items):\n    return items\n",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gillint.cli import build_parser
+from gillint.frontends.cli import build_parser
 
 ROOT = Path(__file__).parent.parent
 DOC = (ROOT / "docs" / "integrations.md").read_text(encoding="utf-8")

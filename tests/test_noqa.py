@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gillint.noqa import file_is_skipped, is_suppressed, noqa_codes, noqa_lines
+from gillint.engine.noqa import file_is_skipped, is_suppressed, noqa_codes, noqa_lines
 
 START = "import multiprocessing\n\n"
 #: name -> (source, lines where GIL401 must still be reported)

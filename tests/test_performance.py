@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from fixture_support import Case, cases
-from gillint import parallel
 from gillint.config import Config
-from gillint.discovery import discover
-from gillint.engine import lint
+from gillint.engine import parallel
+from gillint.engine.discovery import discover
+from gillint.engine.prefilter import select
+from gillint.engine.run import lint
 from gillint.findings import Finding
-from gillint.prefilter import select
 
 CASES = cases()
 

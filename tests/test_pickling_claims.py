@@ -2,7 +2,7 @@
 
 Pools and executors send work through ``multiprocessing.reduction.ForkingPickler`` (a
 ``pickle.Pickler`` with extra reducers, e.g. for sockets). Every name in the knowledge tables of
-:mod:`gillint.pickling` is constructed for real here and must fail to pickle; every kind the
+:mod:`gillint.facts.pickling` is constructed for real here and must fail to pickle; every kind the
 fixtures treat as picklable must pickle. No mocks.
 """
 
@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import pytest
 
-from gillint import pickling
+from gillint.facts import pickling
 
 square = lambda x: x * x  # noqa: E731 - the module-level named lambda of the fixtures
 

@@ -14,10 +14,11 @@ import jsonschema
 import pytest
 
 from fixture_support import FIXTURES
-from gillint.cli import main as gillint_main
 from gillint.config import Config
-from gillint.discovery import discover
-from gillint.engine import RunResult, lint
+from gillint.engine.discovery import discover
+from gillint.engine.run import lint
+from gillint.findings import RunResult
+from gillint.frontends.cli import main as gillint_main
 from gillint.report.sarif import FINGERPRINT_KEY, sarif_log
 from gillint.report.text import ReportOptions
 from gillint.rules import all_rules

@@ -409,7 +409,7 @@ def test_probe_cannot_reach_a_listening_loopback_socket() -> None:
 def test_text_report_puts_the_verdict_and_bars_under_the_finding() -> None:
     import io
 
-    from gillint.engine import RunResult
+    from gillint.findings import RunResult
     from gillint.report.text import ReportOptions, render_text
 
     found = Finding("a.py", 3, 1, 3, 2, "GIL101", "rule", "message")

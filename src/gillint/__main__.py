@@ -2,7 +2,7 @@
 
 import sys
 
-from gillint.cli import main
+from gillint.frontends.cli import main
 
 if __name__ == "__main__":  # pool workers may import this module under spawn
     sys.exit(main())

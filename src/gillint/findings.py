@@ -6,9 +6,13 @@ the engine turns it into a finding with a position. Every output format renders 
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
+
+if TYPE_CHECKING:
+    from gillint.verify.verdict import Verification
 
 
 class Severity(str, Enum):
@@ -83,3 +87,16 @@ def analysis_error(path: str, reason: str, line: int = 1, column: int = 1) -> Fi
 def sorted_findings(findings: list[Finding]) -> list[Finding]:
     """Deduplicate and order findings by path, line, column, code (the order every format uses)."""
     return sorted(set(findings), key=lambda f: f.sort_key)
+
+
+@dataclass
+class RunResult:
+    """Findings of a run (sorted, filtered) and what was filtered out."""
+
+    findings: list[Finding]
+    files: int
+    #: Findings hidden by noqa comments, per code.
+    suppressed: Counter[str] = field(default_factory=Counter)
+    #: Verdicts of ``--verify`` by finding (empty without it). Reporters render
+    #: ``verifications[finding].to_dict()`` as the finding's ``verification`` object.
+    verifications: dict[Finding, Verification] = field(default_factory=dict)

@@ -1,12 +1,10 @@
-"""The project model: parsed modules, names, values and the concurrency sites rules start from."""
+"""The project model: parsed modules, their index, and the name and value queries every fact builds on."""
 
-from gillint.project.dispatch import Dispatch, Executor, Pickling, classify, dispatches, process_start
 from gillint.project.model import CallableTarget, Project, TargetKind, Value, enclosing_function
 from gillint.project.module import CallSite, ClassInfo, FunctionInfo, ModuleInfo, is_main_guard
 from gillint.project.scopes import Binding, BindingKind, Scope, ScopeKind
 
 __all__ = [
-    "Binding", "BindingKind", "CallSite", "CallableTarget", "ClassInfo", "Dispatch", "Executor",
-    "FunctionInfo", "ModuleInfo", "Pickling", "Project", "Scope", "ScopeKind", "TargetKind", "Value",
-    "classify", "dispatches", "enclosing_function", "is_main_guard", "process_start",
+    "Binding", "BindingKind", "CallSite", "CallableTarget", "ClassInfo", "FunctionInfo", "ModuleInfo",
+    "Project", "Scope", "ScopeKind", "TargetKind", "Value", "enclosing_function", "is_main_guard",
 ]

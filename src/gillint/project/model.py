@@ -336,7 +336,7 @@ class Project:
         Only constructor calls are typed: ``ThreadPoolExecutor(4)`` gives
         ``concurrent.futures.ThreadPoolExecutor``; a project class gives its full name.
         Factories and context attributes (``multiprocessing.get_context("spawn").Pool()``)
-        are typed through :mod:`gillint.knowledge`. Memoised per expression: ``df = df.dropna()``
+        are typed through :mod:`gillint.api.concurrency`. Memoised per expression: ``df = df.dropna()``
         makes a receiver's type depend on itself, and chains of such rebindings would otherwise
         be explored exponentially.
         """
@@ -345,7 +345,7 @@ class Project:
         return self.memo("instance-types", expr, lambda: self._instance_types(expr, scope, depth), [None])
 
     def _instance_types(self, expr: cst.CSTNode, scope: Scope, depth: int) -> list[Optional[str]]:
-        from gillint.knowledge import FACTORY_RESULTS, context_attribute_type
+        from gillint.api.concurrency import FACTORY_RESULTS, context_attribute_type
 
         types: list[Optional[str]] = []
         for value in self.values(expr, scope):
@@ -376,7 +376,7 @@ class Project:
         if isinstance(expr, cst.Lambda):
             return [CallableTarget(TargetKind.LAMBDA, expr, scope)]
         if isinstance(expr, cst.Call):
-            from gillint.knowledge import PARTIAL
+            from gillint.api.concurrency import PARTIAL
 
             if self.qualified_name(expr.func, scope) in PARTIAL and expr.args and expr.args[0].keyword is None:
                 inner = self.callable_targets(expr.args[0].value, scope, depth + 1)

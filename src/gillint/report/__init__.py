@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, TextIO
 
-from gillint.engine import RunResult
+from gillint.findings import RunResult
 from gillint.report.github import render_github
 from gillint.report.gitlab import render_gitlab
 from gillint.report.json_format import render_json

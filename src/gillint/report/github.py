@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from gillint.engine import RunResult
-from gillint.findings import Finding, Severity
+from gillint.findings import Finding, RunResult, Severity
 from gillint.report.text import ReportOptions
 
 COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}

@@ -11,8 +11,7 @@ import json
 from pathlib import PurePath
 from typing import Any, TextIO
 
-from gillint.engine import RunResult
-from gillint.findings import Severity
+from gillint.findings import RunResult, Severity
 from gillint.report.fingerprint import fingerprints
 from gillint.report.text import ReportOptions
 

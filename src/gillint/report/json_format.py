@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any, Optional, TextIO
 
 from gillint import __version__
-from gillint.engine import RunResult
+from gillint.findings import RunResult
 from gillint.report.text import ReportOptions
 
 if TYPE_CHECKING:

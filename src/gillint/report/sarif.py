@@ -17,12 +17,11 @@ from typing import Any, Mapping, TextIO
 from urllib.parse import quote
 
 from gillint import __version__
-from gillint.docs import DOCS_URL, AnalysisError, render_rule_doc
-from gillint.engine import RunResult
-from gillint.findings import Finding, Severity
+from gillint.findings import Finding, RunResult, Severity
 from gillint.report.fingerprint import fingerprints
 from gillint.report.text import ReportOptions
 from gillint.rules import all_rules
+from gillint.rules.docs import DOCS_URL, AnalysisError, render_rule_doc
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/gillint/gillint"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from gillint.engine import RunResult
+from gillint.findings import RunResult
 from gillint.project.module import source_lines
 
 

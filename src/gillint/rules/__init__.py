@@ -1,4 +1,4 @@
-"""Rules are discovered, not listed: every module here may define :class:`Rule` subclasses."""
+"""Rules are discovered, not listed: every ``gilNNN_<name>`` module here defines a :class:`Rule` subclass."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from gillint.rules.base import Rule, RuleDoc
 def all_rules() -> tuple[type[Rule], ...]:
     """Every rule class in this package, ordered by code."""
     for info in pkgutil.iter_modules(__path__):
-        if info.name != "base":
+        if info.name.startswith("gil"):
             importlib.import_module(f"{__name__}.{info.name}")
     found = {cls.code: cls for cls in _subclasses(Rule) if getattr(cls, "code", None)}
     return tuple(found[code] for code in sorted(found))

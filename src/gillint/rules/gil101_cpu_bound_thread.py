@@ -6,10 +6,12 @@ from typing import Any, Iterator, Optional
 
 import libcst as cst
 
-from gillint.effects import Effects, EffectsModel, Knowledge
+from gillint.api.gil import Knowledge
+from gillint.facts.dispatch import Dispatch, Executor, dispatches
+from gillint.facts.effects import Effects, EffectsModel
 from gillint.findings import Severity
 from gillint.options import Option
-from gillint.project import CallableTarget, Dispatch, Executor, ModuleInfo, Project, TargetKind, dispatches
+from gillint.project import CallableTarget, ModuleInfo, Project, TargetKind
 from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
 
 _ADVICE = "under the GIL threads take turns; use ProcessPoolExecutor or multiprocessing, or a GIL-releasing library"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from gillint.facts.pickling import REFERENCES, START_METHOD_TABLE, Role, evidence, explain, unpicklable_sends
 from gillint.findings import Severity
-from gillint.pickling import REFERENCES, START_METHOD_TABLE, Role, evidence, explain, unpicklable_sends
 from gillint.project import ModuleInfo
 from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
 

@@ -7,11 +7,11 @@ from typing import Iterator, Optional
 
 import libcst as cst
 
+from gillint.facts.locks import CHECK_THEN_ACT, RACING_WRITES, RMW, Mutation, function_facts
+from gillint.facts.threads import ThreadedFunction, concurrent_window, run_together, shared_state, threaded_functions
 from gillint.findings import Severity
 from gillint.project import FunctionInfo, ModuleInfo, Project
 from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
-from gillint.sync import CHECK_THEN_ACT, RACING_WRITES, RMW, Mutation, function_facts
-from gillint.threads import ThreadedFunction, concurrent_window, run_together, shared_state, threaded_functions
 
 _MAX_SHOWN = 60
 

@@ -7,18 +7,9 @@ from typing import Iterator, Optional
 
 import libcst as cst
 
+from gillint.facts.dispatch import process_start
 from gillint.findings import Severity
-from gillint.project import (
-    CallSite,
-    FunctionInfo,
-    ModuleInfo,
-    Project,
-    Scope,
-    ScopeKind,
-    TargetKind,
-    is_main_guard,
-    process_start,
-)
+from gillint.project import CallSite, FunctionInfo, ModuleInfo, Project, Scope, ScopeKind, TargetKind, is_main_guard
 from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
 
 #: How many calls deep a module-level call is followed to find a process start.

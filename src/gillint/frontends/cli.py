@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from gillint import __version__
-from gillint.cache import CACHE_DIR_NAME
 from gillint.config import (
     CORE_OPTIONS,
     Config,
@@ -25,15 +24,16 @@ from gillint.config import (
     rule_options,
     validate_codes,
 )
-from gillint.discovery import SourceFile, discover
-from gillint.docs import documented, documented_for, render_rule_doc
-from gillint.engine import RunResult, lint
-from gillint.findings import Finding
-from gillint.parallel import default_jobs
-from gillint.project.importers import importers
+from gillint.engine.cache import CACHE_DIR_NAME
+from gillint.engine.discovery import SourceFile, discover
+from gillint.engine.importers import importers
+from gillint.engine.parallel import default_jobs
+from gillint.engine.run import lint
+from gillint.findings import Finding, RunResult
 from gillint.project.sources import resolve_path
 from gillint.report import FORMATS, ReportOptions
 from gillint.rules import all_rules
+from gillint.rules.docs import documented, documented_for, render_rule_doc
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1

@@ -14,8 +14,8 @@ from typing import Optional
 
 import libcst as cst
 
-from gillint import knowledge as kb
-from gillint.project.bodies import body_facts
+from gillint.api import concurrency as kb
+from gillint.facts.bodies import body_facts
 from gillint.project.model import CallableTarget, Project, TargetKind
 from gillint.project.module import CallSite, ClassInfo, ModuleInfo
 from gillint.project.scopes import BindingKind, Scope

@@ -21,26 +21,22 @@ from typing import Iterator, Optional, Union
 
 import libcst as cst
 
-from gillint import knowledge as kb
+from gillint.api import concurrency as kb
+from gillint.facts.bodies import body_facts
+from gillint.facts.dispatch import Dispatch, Executor, Pickling, classify, dispatches
 from gillint.project import (
     Binding,
     BindingKind,
     CallableTarget,
     CallSite,
     ClassInfo,
-    Dispatch,
-    Executor,
     FunctionInfo,
     ModuleInfo,
-    Pickling,
     Project,
     Scope,
     TargetKind,
     Value,
-    classify,
-    dispatches,
 )
-from gillint.project.bodies import body_facts
 
 #: Calls that return an open file object.
 OPEN_FILE_FACTORIES = frozenset({

@@ -2,7 +2,7 @@
 
 flake8 hands the plugin one file at a time. The plugin lints the text flake8 read (``lines``, so
 stdin and editor buffers work); the project model still loads the modules that file imports from
-disk, and the modules that import it (found by a text scan, see :mod:`gillint.project.importers`)
+disk, and the modules that import it (found by a text scan, see :mod:`gillint.engine.importers`)
 are checked too, so a finding another module's dispatch reveals in this file is reported. Only
 findings in that file are reported. Selection (``--select``, ``extend-ignore``,
 ``per-file-ignores``) and ``# noqa`` are flake8's business; rule options come from the flake8
@@ -23,10 +23,10 @@ from typing import Any, Iterator, Mapping, Optional, Sequence
 
 from gillint import __version__
 from gillint.config import Config, find_pyproject, load_config, rule_options
-from gillint.discovery import SourceFile
-from gillint.engine import lint
+from gillint.engine.discovery import SourceFile
+from gillint.engine.importers import importers
+from gillint.engine.run import lint
 from gillint.options import Option
-from gillint.project.importers import importers
 from gillint.project.sources import resolve_path
 
 Flake8Error = tuple[int, int, str, type]

@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from gillint.config import Config
-from gillint.discovery import discover
+from gillint.engine.discovery import discover
 from gillint.project.sources import module_name_for, resolve_path
 from gillint.rules import all_rules
 

@@ -1,7 +1,7 @@
 """Analysing files in chunks, in-process or on a process pool, with identical results.
 
 Files to analyse are cut into chunks deterministically (in order, bounded by bytes); each chunk
-is analysed by a fresh :class:`~gillint.engine.Analyzer` whichever process runs it, so a chunk's
+is analysed by a fresh :class:`~gillint.engine.analyzer.Analyzer` whichever process runs it, so a chunk's
 findings never depend on ``--jobs``. A fresh analyzer per chunk also bounds memory: libcst trees
 cost about 3 MB per thousand lines. Each root file's result records the modules its analysis
 used (its dependencies) so the cache can invalidate it when one of them changes.
@@ -21,6 +21,8 @@ from typing import Callable, Iterator, Optional, Sequence, TypeVar, Union
 import libcst as cst
 
 from gillint.config import Config
+from gillint.engine.analyzer import Analyzer
+from gillint.engine.discovery import SourceFile
 from gillint.findings import Finding
 from gillint.project import ModuleInfo, Project
 
@@ -102,9 +104,6 @@ def run(chunk_list: Sequence[Chunk], jobs: int, start_method: Optional[str] = No
 
 def analyse_chunk(chunk: Chunk) -> list[RootResult]:
     """The worker: a fresh analyzer loads the chunk's files, then checks each one."""
-    from gillint.discovery import SourceFile
-    from gillint.engine import Analyzer
-
     project = TrackingProject([Path(root) for root in chunk.search_roots])
     project.display_paths.update((Path(path), display) for path, display in chunk.display_paths)
     analyzer = Analyzer(chunk.config, project)

@@ -15,7 +15,7 @@ from typing import Optional, Union
 
 import libcst as cst
 
-from gillint.effects.tables import (
+from gillint.api.gil import (
     CLIENT_NAMES,
     NEUTRAL_METHODS,
     OUTPUT_CALLS,
@@ -26,9 +26,9 @@ from gillint.effects.tables import (
     Effect,
     Knowledge,
 )
+from gillint.facts.bodies import body_facts
+from gillint.facts.locks import is_possible_lock
 from gillint.project import CallableTarget, CallSite, FunctionInfo, ModuleInfo, Project, Scope, TargetKind
-from gillint.project.bodies import body_facts
-from gillint.sync import is_possible_lock
 
 #: How many calls deep project functions are followed.
 MAX_CALL_DEPTH = 6

@@ -2,7 +2,7 @@
 
 Starts from the THREAD dispatches of a module (``Thread(target=...)``, ``Thread`` subclasses'
 ``run``, thread pools, ``asyncio.to_thread``, ``run_in_executor``) and follows the project
-functions they call on paths where no lock is held (:mod:`gillint.sync`), across modules,
+functions they call on paths where no lock is held (:mod:`gillint.facts.locks`), across modules,
 depth-bounded and cycle-safe. Each reached function says whether several threads run it:
 
 - the dispatch is concurrent (a pool's ``map``, a dispatch in a loop or comprehension),
@@ -21,23 +21,21 @@ from typing import Optional
 
 import libcst as cst
 
+from gillint.facts.dispatch import Dispatch, Executor, dispatches
+from gillint.facts.dispatch import _argument as call_argument
+from gillint.facts.locks import function_facts
 from gillint.project import (
     BindingKind,
     CallableTarget,
     CallSite,
     ClassInfo,
-    Dispatch,
-    Executor,
     FunctionInfo,
     ModuleInfo,
     Project,
     Scope,
     TargetKind,
-    dispatches,
     enclosing_function,
 )
-from gillint.project.dispatch import _argument as call_argument
-from gillint.sync import function_facts
 
 #: How many calls deep threaded code is followed from the dispatched function.
 MAX_CALL_DEPTH = 5

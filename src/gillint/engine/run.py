@@ -1,132 +1,25 @@
-"""The one engine behind every front end (CLI, flake8, pre-commit).
+"""The one engine behind every front end (CLI, flake8, pre-commit): :func:`lint`.
 
-Each file is parsed once and indexed in one traversal; every enabled rule then queries the
-project model. Files that cannot be read or parsed, and rules that fail on a file, become
-``GIL000`` findings: the rest of the run goes on.
+It reads the files of a run, lets the prefilter choose which to analyse, takes what it can from
+the cache, has the rest analysed (:mod:`gillint.engine.parallel`, :mod:`gillint.engine.analyzer`),
+then applies the selection, ``per-file-ignores`` and ``# noqa`` to the raw findings.
 """
 
 from __future__ import annotations
 
-import ast
 import os
-import warnings
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Optional, Sequence, Union
+from typing import Callable, Iterable, Optional, Sequence, Union
 
-import libcst as cst
-
-from gillint import parallel, prefilter
-from gillint.cache import Cache, content_hash, fingerprint
 from gillint.config import Config, real_path
-from gillint.discovery import SourceFile
-from gillint.findings import Finding, analysis_error, sorted_findings
-from gillint.noqa import file_is_skipped, is_suppressed, noqa_lines
-from gillint.project import ModuleInfo, Project
-from gillint.project.limits import check_limits
-from gillint.project.sources import SourceError, decode_source, read_bytes, read_source
-from gillint.rules import Rule, all_rules
-from gillint.rules.base import Report, RuleContext
-
-if TYPE_CHECKING:
-    from gillint.verify.verdict import Verification
-
-
-@dataclass
-class RunResult:
-    """Findings of a run (sorted, filtered) and what was filtered out."""
-
-    findings: list[Finding]
-    files: int
-    #: Findings hidden by noqa comments, per code.
-    suppressed: Counter[str] = field(default_factory=Counter)
-    #: Verdicts of ``--verify`` by finding (empty without it). Reporters render
-    #: ``verifications[finding].to_dict()`` as the finding's ``verification`` object.
-    verifications: dict[Finding, Verification] = field(default_factory=dict)
-
-
-class Analyzer:
-    """Lints files against one project model. Not thread-safe: one per worker."""
-
-    def __init__(self, config: Config, project: Optional[Project] = None) -> None:
-        self.config = config
-        self.project = project if project is not None else Project()
-        self.rules: list[Rule] = [cls() for cls in all_rules() if config.is_enabled(cls.code)]
-        self.context = RuleContext(self.project, config.settings)
-
-    def load(self, file: SourceFile, data: Union[bytes, str, None] = None) -> ModuleInfo | Finding:
-        """Parse and index a file (or ``data``, its content as bytes or text); ``GIL000`` when that fails."""
-        try:
-            return self.project.add_module(file.path, file.display, _source(file, data))
-        except SourceError as error:
-            return analysis_error(file.display, str(error))
-        except cst.ParserSyntaxError as error:
-            return analysis_error(
-                file.display, f"syntax error: {error.message}", error.raw_line, error.raw_column + 1
-            )
-        except RecursionError:
-            return analysis_error(file.display, "code is nested too deeply to analyse")
-        except (ValueError, MemoryError) as error:
-            return analysis_error(file.display, f"cannot parse: {error}")
-
-    @staticmethod
-    def check_syntax(file: SourceFile, data: Union[bytes, str, None] = None) -> Optional[Finding]:
-        """The cheap check of a file the prefilter skipped: can it be read, decoded and parsed by ``ast``?"""
-        try:
-            source = _source(file, data)
-            check_limits(source)  # the same limits as a full analysis: ast too can crash on deep nesting
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # SyntaxWarning: not our business
-                ast.parse(source, file.display)
-        except SourceError as error:
-            return analysis_error(file.display, str(error))
-        except SyntaxError as error:
-            return analysis_error(file.display, f"syntax error: {error.msg}", error.lineno or 1, error.offset or 1)
-        except RecursionError:
-            return analysis_error(file.display, "code is nested too deeply to analyse")
-        except (ValueError, MemoryError) as error:
-            return analysis_error(file.display, f"cannot parse: {error}")
-        return None
-
-    def check(self, module: ModuleInfo) -> list[Finding]:
-        """Run every enabled rule on ``module``; a failing rule becomes a ``GIL000`` finding."""
-        findings: list[Finding] = []
-        for rule in self.rules:
-            try:
-                for report in rule.check(module, self.context):
-                    findings.append(_finding(rule, report, module))
-            except RecursionError:
-                findings.append(analysis_error(module.display_path, f"{rule.code} gave up: code nested too deeply"))
-            except Exception as error:  # one rule's bug must not stop the run
-                findings.append(analysis_error(
-                    module.display_path, f"internal error in {rule.code} ({type(error).__name__}: {error})"
-                ))
-        return findings
-
-
-def _source(file: SourceFile, data: Union[bytes, str, None]) -> str:
-    """The text of a file: given as text, given as bytes (decoded as Python would), or read."""
-    if data is None:
-        return read_source(file.path)
-    return data if isinstance(data, str) else decode_source(data)
-
-
-def _finding(rule: Rule, report: Report, module: ModuleInfo) -> Finding:
-    target = report.module or module
-    position = target.position(report.node)
-    return Finding(
-        path=target.display_path,
-        line=position.start.line,
-        column=position.start.column + 1,
-        end_line=position.end.line,
-        end_column=position.end.column + 1,
-        code=rule.code,
-        name=rule.name,
-        message=report.message,
-        severity=rule.severity,
-        evidence=report.evidence,
-    )
+from gillint.engine import parallel, prefilter
+from gillint.engine.cache import Cache, content_hash, fingerprint
+from gillint.engine.discovery import SourceFile
+from gillint.engine.noqa import file_is_skipped, is_suppressed, noqa_lines
+from gillint.findings import Finding, RunResult, analysis_error, sorted_findings
+from gillint.project.sources import SourceError, decode_source, read_bytes
+from gillint.rules import all_rules
 
 
 def lint(

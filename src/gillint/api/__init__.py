@@ -1,0 +1,1 @@
+"""What gillint knows about library APIs, by qualified name: the concurrency vocabulary and GIL effects."""

@@ -1,0 +1,1 @@
+"""Facts the rules share, computed on the project model: dispatch sites, GIL effects, locks, threads, pickling."""

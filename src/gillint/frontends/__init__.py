@@ -1,0 +1,1 @@
+"""The ways in: the ``gillint`` command and the flake8 plugin (pre-commit runs the command)."""
