@@ -5,8 +5,10 @@ here: a stack overflow in the native parser kills the process, which only shows 
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Callable, Union
@@ -100,13 +102,34 @@ def test_clean_run_over_analysable_odd_files_exits_zero(tmp_path: Path) -> None:
 def test_deep_nesting_is_a_clear_gil000_not_a_crash(
     tmp_path: Path, shape: Callable[[int], str], depth: int
 ) -> None:
-    """Without the guard libcst's parser segfaults (2k brackets, 4k-10k chained operators)."""
-    write(tmp_path, "deep.py", shape(depth) + "\n")
+    """Python 3.9's and 3.10's parsers segfault on some of these (a long ``x+x+...`` chain), libcst's on
+    most: the nesting guard or (3.11+) the parser's own limit must turn them into a clear GIL000."""
+    source = shape(depth)
+    write(tmp_path, "deep.py", source + "\n")
     write(tmp_path, CONTROL, UNGUARDED)
     code, document = run_json(str(tmp_path))
     assert code == 1
-    assert "nested too deeply" in errors_by_name(document)["deep.py"]
     assert [Path(f["path"]).name for f in document["findings"]] == [CONTROL]
+    if _python_parses(source):
+        # From Python 3.11 on, the parser's own limits decide (it raises instead of crashing): code it
+        # accepts (adjacent strings are one constant; 3.13 takes ~6000 nested operators) is analysed.
+        assert "deep.py" not in errors_by_name(document)
+    else:
+        assert _NESTING_MESSAGE.search(errors_by_name(document)["deep.py"])
+
+
+def _python_parses(source: str) -> bool:
+    if sys.version_info < (3, 11):
+        return False  # gillint's own nesting guard decides: this parser can crash
+    try:
+        ast.parse(source)
+    except (SyntaxError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+#: gillint's own nesting guard, or Python's parser refusing more than 200 nested brackets.
+_NESTING_MESSAGE = re.compile(r"nested too deeply|too many nested parentheses")
 
 
 @pytest.mark.parametrize(

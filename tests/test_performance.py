@@ -80,7 +80,7 @@ def test_prefilter_follows_relevant_imports(tmp_path: Path) -> None:
     }
     _write(tmp_path, files)
     paths = [tmp_path / name for name in files]
-    verdicts = dict(zip(files, select(paths, [p.read_bytes() for p in paths])))
+    verdicts = dict(zip(files, select(paths, [p.read_bytes() for p in paths]).chosen))
     assert verdicts == {
         "workers.py": True, "kernels.py": True, "runner.py": True, "attribute.py": True, "star.py": True,
         "irrelevant.py": False, "unrelated.py": False,
@@ -213,4 +213,4 @@ def test_prefilter_ignores_imports_that_name_no_module(tmp_path: Path) -> None:
     script = tmp_path / "script.py"
     data = b"from . import sibling\nfrom .. import up\nimport a..b\nx = 1\n"
     script.write_bytes(data)
-    assert select([script], [data]) == [False]
+    assert select([script], [data]).chosen == [False]

@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 import pytest
 
+from gillint.api.concurrency import THREAD_LOCAL_TYPES
 from gillint.facts import pickling
 
 square = lambda x: x * x  # noqa: E731 - the module-level named lambda of the fixtures
@@ -169,7 +170,7 @@ def _construct(dotted: str, tmp_path: Path) -> Any:
 
 TABLES = sorted(
     pickling.OPEN_FILE_FACTORIES | pickling.THREAD_LOCKS | pickling.THREAD_QUEUES | pickling.DATABASE_CONNECTIONS
-    | pickling.CSV_OBJECTS | pickling.LOGGING_HANDLERS | pickling.THREAD_LOCALS | pickling.POOLS
+    | pickling.CSV_OBJECTS | pickling.LOGGING_HANDLERS | THREAD_LOCAL_TYPES | pickling.POOLS
     | set(pickling.INHERIT_ONLY)
 )
 

@@ -85,8 +85,16 @@ def analysis_error(path: str, reason: str, line: int = 1, column: int = 1) -> Fi
 
 
 def sorted_findings(findings: list[Finding]) -> list[Finding]:
-    """Deduplicate and order findings by path, line, column, code (the order every format uses)."""
-    return sorted(set(findings), key=lambda f: f.sort_key)
+    """Order findings by path, line, column, code (the order every format uses), one per code and place.
+
+    The same statement can be revealed by several files of a run (two modules each start threads that
+    run ``bump()``): each file's analysis reports it, and the first message in sort order is kept, so
+    the result is the same whichever files were linted together or came from the cache.
+    """
+    kept: dict[tuple[str, int, int, str], Finding] = {}
+    for finding in sorted(findings, key=lambda f: f.sort_key):
+        kept.setdefault(finding.sort_key[:4], finding)
+    return list(kept.values())
 
 
 @dataclass

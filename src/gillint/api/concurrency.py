@@ -86,3 +86,10 @@ def context_attribute_type(owner_types: Sequence[Optional[str]], attribute: str)
 def family(type_names: Sequence[Optional[str]], kinds: frozenset[str]) -> bool:
     """True when every possible type is known and in ``kinds``."""
     return bool(type_names) and all(t in kinds for t in type_names)
+
+#: Objects whose attributes are per-thread (and which cannot be pickled).
+THREAD_LOCAL_TYPES = frozenset({"threading.local", "_threading_local.local"})
+
+#: Every name that starts or makes threads, processes, pools or managers.
+WORKER_APIS = (THREAD_CLASSES | THREAD_POOLS | PROCESS_POOLS | PROCESS_CLASSES | MANAGER_FACTORIES | MANAGER_CLASSES
+               | TO_THREAD | START_NEW_THREAD | frozenset(FACTORY_RESULTS))

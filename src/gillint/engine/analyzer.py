@@ -6,17 +6,14 @@ findings: the rest of the run goes on.
 
 from __future__ import annotations
 
-import ast
-import warnings
 from typing import Optional, Union
-
-import libcst as cst
 
 from gillint.config import Config
 from gillint.engine.discovery import SourceFile
 from gillint.findings import Finding, analysis_error
 from gillint.project import ModuleInfo, Project
-from gillint.project.limits import check_limits
+from gillint.project.limits import deep_recursion
+from gillint.project.parse import SyntaxProblem, syntax_problem
 from gillint.project.sources import SourceError, decode_source, read_source
 from gillint.rules import Rule, all_rules
 from gillint.rules.base import Report, RuleContext
@@ -37,10 +34,8 @@ class Analyzer:
             return self.project.add_module(file.path, file.display, _source(file, data))
         except SourceError as error:
             return analysis_error(file.display, str(error))
-        except cst.ParserSyntaxError as error:
-            return analysis_error(
-                file.display, f"syntax error: {error.message}", error.raw_line, error.raw_column + 1
-            )
+        except SyntaxProblem as error:
+            return analysis_error(file.display, str(error), error.line, error.column)
         except RecursionError:
             return analysis_error(file.display, "code is nested too deeply to analyse")
         except (ValueError, MemoryError) as error:
@@ -48,30 +43,27 @@ class Analyzer:
 
     @staticmethod
     def check_syntax(file: SourceFile, data: Union[bytes, str, None] = None) -> Optional[Finding]:
-        """The cheap check of a file the prefilter skipped: can it be read, decoded and parsed by ``ast``?"""
+        """The cheap check of a file the prefilter skipped: can it be read, decoded and parsed?
+
+        The verdict is the one a full analysis would give (see :mod:`gillint.project.parse`).
+        """
         try:
-            source = _source(file, data)
-            check_limits(source)  # the same limits as a full analysis: ast too can crash on deep nesting
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # SyntaxWarning: not our business
-                ast.parse(source, file.display)
+            problem = syntax_problem(_source(file, data), file.display)
         except SourceError as error:
             return analysis_error(file.display, str(error))
-        except SyntaxError as error:
-            return analysis_error(file.display, f"syntax error: {error.msg}", error.lineno or 1, error.offset or 1)
         except RecursionError:
             return analysis_error(file.display, "code is nested too deeply to analyse")
         except (ValueError, MemoryError) as error:
             return analysis_error(file.display, f"cannot parse: {error}")
-        return None
+        return analysis_error(file.display, str(problem), problem.line, problem.column) if problem else None
 
     def check(self, module: ModuleInfo) -> list[Finding]:
         """Run every enabled rule on ``module``; a failing rule becomes a ``GIL000`` finding."""
         findings: list[Finding] = []
         for rule in self.rules:
             try:
-                for report in rule.check(module, self.context):
-                    findings.append(_finding(rule, report, module))
+                with deep_recursion():
+                    findings.extend(_finding(rule, report, module) for report in rule.check(module, self.context))
             except RecursionError:
                 findings.append(analysis_error(module.display_path, f"{rule.code} gave up: code nested too deeply"))
             except Exception as error:  # one rule's bug must not stop the run
@@ -90,13 +82,13 @@ def _source(file: SourceFile, data: Union[bytes, str, None]) -> str:
 
 def _finding(rule: Rule, report: Report, module: ModuleInfo) -> Finding:
     target = report.module or module
-    position = target.position(report.node)
+    span = target.span(report.node)
     return Finding(
         path=target.display_path,
-        line=position.start.line,
-        column=position.start.column + 1,
-        end_line=position.end.line,
-        end_column=position.end.column + 1,
+        line=span.line,
+        column=span.column + 1,
+        end_line=span.end_line,
+        end_column=span.end_column + 1,
         code=rule.code,
         name=rule.name,
         message=report.message,

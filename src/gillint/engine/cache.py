@@ -5,8 +5,8 @@ settings, prefilter on/off) under ``.gillint_cache/`` at the project root. It ho
 
 - ``files``: ``path -> [mtime_ns, size, hash]`` of every file seen, so an unchanged file is not
   even read (size and nanosecond mtime equal: same content, as ruff assumes);
-- ``prefilter``: the digest of every linted ``(path, hash)`` and the files the prefilter chose,
-  reused when no linted file changed;
+- ``prefilter``: the digest of every linted ``(path, hash)``, the files the prefilter chose and the
+  names it found relevant, reused when no linted file changed;
 - ``entries``: ``path -> {hash, kind, deps: [[path, hash, display], ...], findings}``: the raw
   findings (before ``# noqa`` and per-file ignores) of a file. ``kind`` says whether it was
   analysed (and with which import search roots) or only syntax-checked (the prefilter skipped it).
@@ -40,8 +40,19 @@ def content_hash(data: bytes) -> str:
 
 def fingerprint(parts: Mapping[str, Any]) -> str:
     """A short digest of the facts a cached result depends on besides file contents."""
-    key = {"gillint": __version__, "python": sys.version, "format": FORMAT, **parts}
+    key = {"gillint": __version__, "code": _code_stamp(), "python": sys.version, "format": FORMAT, **parts}
     return content_hash(json.dumps(key, sort_keys=True, default=repr).encode("utf-8"))[:20]
+
+
+def _code_stamp() -> list[tuple[str, int, int]]:
+    """Size and mtime of every module of gillint itself: an install from a newer commit with the same
+    version number (a git or editable install) must not reuse results of the old code."""
+    package = Path(__file__).resolve().parent.parent
+    stamps = []
+    for path in sorted(package.rglob("*.py")):
+        info = path.stat()
+        stamps.append((str(path.relative_to(package)), info.st_size, info.st_mtime_ns))
+    return stamps
 
 
 class Cache:
@@ -111,14 +122,21 @@ class Cache:
 
     # -- prefilter ----------------------------------------------------------------------------------
 
-    def chosen(self, digest: str) -> Optional[list[str]]:
-        if self.prefilter.get("digest") == digest and isinstance(self.prefilter.get("chosen"), list):
-            return self.prefilter["chosen"]
-        return None
+    def selection(self, digest: str) -> Optional[tuple[list[str], dict[str, frozenset[str]]]]:
+        """The files the prefilter chose and the names it found relevant, when ``digest`` is the last run's."""
+        record = self.prefilter
+        if record.get("digest") != digest or not isinstance(record.get("chosen"), list):
+            return None
+        relevant = record.get("relevant")
+        if not isinstance(relevant, dict):
+            return None
+        return record["chosen"], {module: frozenset(names) for module, names in relevant.items()}
 
-    def set_chosen(self, digest: str, chosen: list[str]) -> None:
-        if self.chosen(digest) != chosen:
-            self.prefilter = {"digest": digest, "chosen": chosen}
+    def set_selection(self, digest: str, chosen: list[str], relevant: Mapping[str, frozenset[str]]) -> None:
+        record = {"digest": digest, "chosen": chosen,
+                  "relevant": {module: sorted(names) for module, names in sorted(relevant.items())}}
+        if self.prefilter != record:
+            self.prefilter = record
             self._dirty = True
 
     # -- findings -----------------------------------------------------------------------------------

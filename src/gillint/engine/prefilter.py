@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
@@ -58,9 +59,21 @@ def keywords(settings: Mapping[str, Any]) -> tuple[bytes, ...]:
     return KEYWORDS + tuple(sorted(extra - set(KEYWORDS)))
 
 
+@dataclass(frozen=True)
+class Selection:
+    """The prefilter's verdicts on a run's files."""
+
+    #: For each file, whether it can hold a finding and must be analysed.
+    chosen: list[bool]
+    #: For each module whose bytes were scanned: its top-level names that may reach a thread or
+    #: process API (a name missing here cannot, so the project model need not load the module to
+    #: classify a call of it).
+    relevant: dict[str, frozenset[str]]
+
+
 def select(paths: Sequence[Path], contents: Sequence[Optional[bytes]],
-           words: Iterable[bytes] = KEYWORDS) -> list[bool]:
-    """For each file, whether it can hold a finding and must be analysed (None content: yes).
+           words: Iterable[bytes] = KEYWORDS) -> Selection:
+    """Which files can hold a finding and must be analysed (None content: yes), and which names matter.
 
     Project modules that the files import but that are not among them (a single file checked by
     flake8 or pre-commit) are read from disk and take part in wave 2, one import level deep.
@@ -78,8 +91,13 @@ def select(paths: Sequence[Path], contents: Sequence[Optional[bytes]],
         data = contents[index]
         if data is not None:
             found = relevant.setdefault(names[index], set())
-            found.update(_relevant_blocks(data, tuple(triggers)))
             found.update(reexported)
+            words = tuple(triggers)
+            while True:  # a block that uses a relevant block of the same file is relevant too
+                new = _relevant_blocks(data, (*words, *found)) - found
+                if not new:
+                    break
+                found.update(new)
 
     imports: dict[int, list[_Import]] = {}
 
@@ -121,7 +139,13 @@ def select(paths: Sequence[Path], contents: Sequence[Optional[bytes]],
             if triggers:
                 chosen[index] = changed = True
                 add(index, triggers, [word for word in triggers if not word.startswith(b".")])
-    return chosen[:linted]
+    scanned: dict[str, frozenset[str]] = {}
+    for module, content in zip(names, contents):
+        if content is not None:
+            dotted = module.decode("utf-8", "surrogateescape")
+            words_found = {word.decode("utf-8", "surrogateescape") for word in relevant.get(module, ())}
+            scanned[dotted] = scanned.get(dotted, frozenset()) | words_found
+    return Selection(chosen[:linted], scanned)
 
 
 #: Imported modules larger than this are not read by the prefilter (they are parsed if needed).

@@ -77,6 +77,8 @@ class _Run:
         for index in range(len(files)):
             if self.cache is None or self._cached_hash(index) is None:
                 self._read(index)
+        #: Per scanned module, the names that may reach a thread or process API (None: not scanned).
+        self.relevant: Optional[dict[str, frozenset[str]]] = None
         self.chosen = self._choose() if use_prefilter else [index not in self.errors for index in range(len(files))]
 
     def _is_stdin(self, index: int) -> bool:
@@ -107,16 +109,18 @@ class _Run:
         digest = None
         if self.cache is not None and not self.errors:
             digest = content_hash("\n".join(f"{r}\0{h}" for r, h in zip(self.real, self.hashes)).encode())
-            chosen = self.cache.chosen(digest)
-            if chosen is not None:
-                names = set(chosen)
+            cached = self.cache.selection(digest)
+            if cached is not None:
+                names, self.relevant = set(cached[0]), cached[1]
                 return [real in names for real in self.real]
         contents = [self._read(index) for index in range(len(self.files))]
         paths = [Path(real) for real in self.real]
-        verdicts = prefilter.select(paths, contents, prefilter.keywords(self.config.settings))
-        verdicts = [verdict and index not in self.errors for index, verdict in enumerate(verdicts)]
+        selection = prefilter.select(paths, contents, prefilter.keywords(self.config.settings))
+        verdicts = [verdict and index not in self.errors for index, verdict in enumerate(selection.chosen)]
+        self.relevant = selection.relevant
         if self.cache is not None and digest is not None:
-            self.cache.set_chosen(digest, [real for real, verdict in zip(self.real, verdicts) if verdict])
+            self.cache.set_selection(digest, [real for real, verdict in zip(self.real, verdicts) if verdict],
+                                     selection.relevant)
         return verdicts
 
     def analyse(self, jobs: int, start_method: Optional[str]) -> list[Finding]:
@@ -141,7 +145,7 @@ class _Run:
                                        size if chosen else size // parallel.SYNTAX_CHECK_DISCOUNT, chosen,
                                        self.stdin_data if self._is_stdin(index) else None))
         displays = tuple(self.displays.items()) if self.stdin_data is None else ()
-        chunk_list = [parallel.Chunk(self.config, self.search_roots, displays, tuple(chunk))
+        chunk_list = [parallel.Chunk(self.config, self.search_roots, displays, tuple(chunk), self.relevant)
                       for chunk in parallel.chunks(tasks)]
         for result in parallel.run(chunk_list, jobs, start_method):
             raw.extend(result.findings)

@@ -2,43 +2,31 @@
 
 from __future__ import annotations
 
-import libcst as cst
+import ast
+from dataclasses import dataclass
 
 from gillint.project.model import Project
 from gillint.project.module import FunctionInfo
+from gillint.project.syntax import walk_body
 
 
-class BodyFacts(cst.CSTVisitor):
+@dataclass(frozen=True)
+class BodyFacts:
     """Whether the body yields, and the expressions its ``return`` statements give back."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.yields = False
-        self.returns: list[cst.BaseExpression] = []
-
-    def visit_Yield(self, node: cst.Yield) -> bool:
-        self.yields = True
-        return False
-
-    def visit_Return(self, node: cst.Return) -> bool:
-        if node.value is not None:
-            self.returns.append(node.value)
-        return False
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        return False
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        return False
+    yields: bool
+    returns: tuple[ast.expr, ...]
 
 
 def body_facts(project: Project, function: FunctionInfo) -> BodyFacts:
     def compute() -> BodyFacts:
-        facts = BodyFacts()
-        function.node.body.visit(facts)
-        return facts
+        yields = False
+        returns = []
+        for node in walk_body(function.node.body):
+            if isinstance(node, (ast.Yield, ast.YieldFrom)):
+                yields = True
+            elif isinstance(node, ast.Return) and node.value is not None:
+                returns.append(node.value)
+        return BodyFacts(yields, tuple(returns))
 
-    return project.memo("body-facts", function.node, compute, BodyFacts())
+    return project.memo("body-facts", function.node, compute, BodyFacts(False, ()))

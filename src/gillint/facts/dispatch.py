@@ -2,23 +2,34 @@
 
 :func:`dispatches` classifies a module's call sites once (memoised per module): each
 :class:`Dispatch` says which executor runs the work, which callable and which arguments are
-sent, and whether they are pickled. GIL101, GIL201/202 and GIL301 all start from these;
-GIL401 starts from :func:`process_start`.
+sent, whether they are pickled, and how many workers may run it. GIL101, GIL201/202 and GIL301
+all start from these; GIL401 starts from :func:`process_start`.
 """
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from enum import Enum
 from typing import Optional
-
-import libcst as cst
 
 from gillint.api import concurrency as kb
 from gillint.facts.bodies import body_facts
 from gillint.project.model import CallableTarget, Project, TargetKind
 from gillint.project.module import CallSite, ClassInfo, ModuleInfo
 from gillint.project.scopes import BindingKind, Scope
+from gillint.project.syntax import (
+    COMPREHENSIONS,
+    FOR_LOOPS,
+    SCOPES,
+    argument,
+    elements,
+    int_value,
+    is_name,
+    is_none,
+    positional,
+    sent_values,
+)
 
 
 class Executor(str, Enum):
@@ -43,21 +54,28 @@ class Dispatch:
     #: Human name of the API, used in messages: ``threading.Thread``, ``ThreadPoolExecutor.submit``.
     api: str
     #: The callable expression sent (None for a Thread/Process subclass: its ``run`` is the target).
-    callable: Optional[cst.BaseExpression]
+    callable: Optional[ast.expr]
     #: The Thread/Process subclass instantiated, when the dispatch is ``Worker(...)``.
     subclass: Optional[ClassInfo]
     #: Argument expressions sent one by one (``args=(a, b)`` elements, ``submit(f, a, b)``).
-    arguments: tuple[cst.BaseExpression, ...]
+    arguments: tuple[ast.expr, ...]
     #: Iterables whose items become arguments (``pool.map(f, items)``); the iterable itself stays.
-    iterables: tuple[cst.BaseExpression, ...]
+    iterables: tuple[ast.expr, ...]
     pickling: Pickling
     #: Several workers may run it at once: a pool's map, or a dispatch inside a loop/comprehension.
     concurrent: bool
     is_initializer: bool = False
+    #: The pool expression the task goes to (``pool`` in ``pool.submit``); None for threads and processes.
+    pool: Optional[ast.expr] = None
 
     @property
     def module(self) -> ModuleInfo:
         return self.site.module
+
+    @property
+    def is_pool_task(self) -> bool:
+        """Work given to a pool or executor (not a thread or process of its own)."""
+        return self.pool is not None or self.api in ("asyncio.to_thread", "run_in_executor")
 
     def targets(self, project: Project) -> list[CallableTarget]:
         """What the dispatched callable refers to (the subclass's ``run`` for subclasses)."""
@@ -70,48 +88,58 @@ class Dispatch:
             return []
         return project.callable_targets(self.callable, self.site.scope)
 
+    def workers(self, project: Project) -> Optional[int]:
+        """How many workers may run the callable, when the code says so literally: the pool's size
+        (``ThreadPoolExecutor(max_workers=4)``), else ``range(N)`` of the loop around the dispatch."""
+        if self.pool is not None:
+            sizes = {_pool_size(value.expr) for value in project.values(self.pool, self.site.scope)}
+            return sizes.pop() if len(sizes) == 1 else None
+        return _loop_count(self.site)
+
 
 def dispatches(project: Project, module: ModuleInfo) -> list[Dispatch]:
     """Every dispatch in ``module``, in source order (computed once per module)."""
     def compute() -> list[Dispatch]:
         found: list[Dispatch] = []
         for site in module.calls:
-            found.extend(_classify(project, site))
+            found.extend(classify(project, site))
         return found
 
     return project.memo("dispatches", module.tree, compute, [])
-
-
-def classify(project: Project, site: CallSite) -> list[Dispatch]:
-    """The dispatches of one call site (what :func:`dispatches` lists for a whole module)."""
-    return _classify(project, site)
 
 
 def process_start(project: Project, site: CallSite) -> Optional[str]:
     """If the call starts a process right away, a short description of how (else None)."""
     call = site.node
     name = project.qualified_name(call.func, site.scope)
-    types = _constructed_type(project, site)
+    types = _constructed_type(project, site) if may_reach_workers(project, name) else None
     if name in kb.MANAGER_FACTORIES or types in kb.MANAGER_FACTORIES:
         return "multiprocessing.Manager() starts a server process"
     if types in kb.EAGER_PROCESS_POOLS:
         return "multiprocessing.Pool() starts its worker processes"
-    if not isinstance(call.func, cst.Attribute):
+    if not isinstance(call.func, ast.Attribute):
         return None
-    method = call.func.attr.value
+    method = call.func.attr
     receiver_types = project.instance_types(call.func.value, site.scope)
     if method == "start" and _all_process_like(project, receiver_types):
         return "Process.start() starts a process"
     if method in kb.EXECUTOR_TASK_METHODS and kb.family(receiver_types, kb.PROCESS_POOLS - kb.EAGER_PROCESS_POOLS):
         return f"ProcessPoolExecutor.{method}() starts worker processes"
     if method == "run_in_executor" and call.args:
-        executor_types = project.instance_types(call.args[0].value, site.scope)
+        executor_types = project.instance_types(call.args[0], site.scope)
         if kb.family(executor_types, kb.PROCESS_POOLS - kb.EAGER_PROCESS_POOLS):
             return "run_in_executor() on a ProcessPoolExecutor starts worker processes"
     return None
 
 
 # -- classification ----------------------------------------------------------------------------
+
+
+def may_reach_workers(project: Project, name: Optional[str]) -> bool:
+    """Can calling ``name`` (a qualified name, None when unknown) make or use a thread, process, pool or
+    manager? Answered without loading a module when the prefilter saw that ``name`` cannot reach any
+    thread or process API."""
+    return name is None or name in kb.WORKER_APIS or project.may_start_workers(name)
 
 
 def _constructed_type(project: Project, site: CallSite) -> Optional[str]:
@@ -140,18 +168,21 @@ def _subclass_of(project: Project, site: CallSite, bases: frozenset[str]) -> Opt
     return None
 
 
-def _classify(project: Project, site: CallSite) -> list[Dispatch]:
+def classify(project: Project, site: CallSite) -> list[Dispatch]:
+    """The dispatches of one call site (what :func:`dispatches` lists for a whole module)."""
     call = site.node
     name = project.qualified_name(call.func, site.scope)
+    if not may_reach_workers(project, name):
+        return _method_dispatch(project, site, call.func) if isinstance(call.func, ast.Attribute) else []
     constructed = _constructed_type(project, site)
     kind = constructed or name
 
     if kind in kb.THREAD_CLASSES or kind in kb.PROCESS_CLASSES:
-        return _thread_or_process(project, site, kind, thread=kind in kb.THREAD_CLASSES)
+        return _thread_or_process(project, site, kind in kb.THREAD_CLASSES)
     if kind in kb.THREAD_POOLS or kind in kb.PROCESS_POOLS:
         return _pool_initializer(project, site, kind)
     if name in kb.TO_THREAD:
-        return _task(site, Executor.THREAD, "asyncio.to_thread", Pickling.NEVER)
+        return _task(site, Executor.THREAD, "asyncio.to_thread", Pickling.NEVER, None)
     if name in kb.START_NEW_THREAD:
         return _start_new_thread(site)
     for bases, thread in ((kb.THREAD_CLASSES, True), (kb.PROCESS_CLASSES, False)):
@@ -162,46 +193,28 @@ def _classify(project: Project, site: CallSite) -> list[Dispatch]:
                 site, Executor.THREAD if thread else Executor.PROCESS, f"{subclass.name} (a {kind_name} subclass)",
                 None, subclass, (), (), Pickling.NEVER if thread else Pickling.SPAWN, site.in_loop,
             )]
-    if isinstance(call.func, cst.Attribute):
+    if isinstance(call.func, ast.Attribute):
         return _method_dispatch(project, site, call.func)
     return []
 
 
-def _argument(call: cst.Call, keyword: str, position: Optional[int]) -> Optional[cst.BaseExpression]:
-    for index, arg in enumerate(call.args):
-        if arg.keyword is not None and arg.keyword.value == keyword:
-            return arg.value
-        if arg.keyword is None and not arg.star and index == position:
-            return arg.value
-    return None
-
-
-def _elements(expr: Optional[cst.BaseExpression]) -> tuple[cst.BaseExpression, ...]:
-    """The items of a literal tuple/list (``args=(a, b)``) or dict values (``kwargs={...}``)."""
-    if isinstance(expr, (cst.Tuple, cst.List)):
-        return tuple(e.value for e in expr.elements if not isinstance(e, cst.StarredElement))
-    if isinstance(expr, cst.Dict):
-        return tuple(e.value for e in expr.elements if isinstance(e, cst.DictElement))
-    return ()
-
-
-def _sent(project: Project, site: CallSite, expr: Optional[cst.BaseExpression]) -> tuple[cst.BaseExpression, ...]:
-    """:func:`_elements` of ``args=(a, b)``, or of the literal a name such as ``args=job_args`` is bound to
+def _sent(project: Project, site: CallSite, expr: Optional[ast.expr]) -> tuple[ast.expr, ...]:
+    """:func:`elements` of ``args=(a, b)``, or of the literal a name such as ``args=job_args`` is bound to
     (once, in the same module)."""
-    if isinstance(expr, cst.Name):
+    if isinstance(expr, ast.Name):
         values = project.values(expr, site.scope)
         if len(values) == 1 and values[0].expr is not expr and values[0].scope.module is site.module:
-            return _elements(values[0].expr)  # type: ignore[arg-type]
-    return _elements(expr)
+            return elements(values[0].expr)
+    return elements(expr)
 
 
-def _thread_or_process(project: Project, site: CallSite, kind: str, thread: bool) -> list[Dispatch]:
+def _thread_or_process(project: Project, site: CallSite, thread: bool) -> list[Dispatch]:
     """``Thread(target=f, args=(...), kwargs={...})`` and ``Process(...)``: same signature."""
     call = site.node
-    target = _argument(call, "target", 1)
+    target = argument(call, "target", 1)
     if target is None:
         return []
-    arguments = _sent(project, site, _argument(call, "args", 3)) + _sent(project, site, _argument(call, "kwargs", 4))
+    arguments = _sent(project, site, argument(call, "args", 3)) + _sent(project, site, argument(call, "kwargs", 4))
     api = "threading.Thread" if thread else "multiprocessing.Process"
     return [Dispatch(
         site, Executor.THREAD if thread else Executor.PROCESS, api,
@@ -212,12 +225,11 @@ def _thread_or_process(project: Project, site: CallSite, kind: str, thread: bool
 def _start_new_thread(site: CallSite) -> list[Dispatch]:
     """``_thread.start_new_thread(f, args)``."""
     args = site.node.args
-    if not args or args[0].keyword is not None:
+    if not args or isinstance(args[0], ast.Starred):
         return []
-    arguments = _elements(args[1].value) if len(args) > 1 else ()
+    arguments = elements(args[1]) if len(args) > 1 else ()
     return [Dispatch(
-        site, Executor.THREAD, "_thread.start_new_thread", args[0].value, None, arguments, (),
-        Pickling.NEVER, site.in_loop,
+        site, Executor.THREAD, "_thread.start_new_thread", args[0], None, arguments, (), Pickling.NEVER, site.in_loop,
     )]
 
 
@@ -225,25 +237,27 @@ def _pool_initializer(project: Project, site: CallSite, kind: str) -> list[Dispa
     """``Pool(initializer=f, initargs=(...))``: the initializer runs in every worker."""
     is_executor = kind.startswith("concurrent.futures")
     position = 2 if is_executor else 1
-    initializer = _argument(site.node, "initializer", position)
+    initializer = argument(site.node, "initializer", position)
     if initializer is None or kind in kb.THREAD_POOLS:
         return []
-    initargs = _sent(project, site, _argument(site.node, "initargs", position + 1))
+    initargs = _sent(project, site, argument(site.node, "initargs", position + 1))
     api = f"{kind.rpartition('.')[2]}(initializer=...)"
     return [Dispatch(site, Executor.PROCESS, api, initializer, None, initargs, (), Pickling.SPAWN, True, True)]
 
 
-def _task(site: CallSite, executor: Executor, api: str, pickling: Pickling) -> list[Dispatch]:
+def _task(
+    site: CallSite, executor: Executor, api: str, pickling: Pickling, pool: Optional[ast.expr],
+) -> list[Dispatch]:
     """``submit(f, *args, **kwargs)`` shaped calls: the first positional is the callable."""
-    call_args = site.node.args
-    if not call_args or call_args[0].keyword is not None or call_args[0].star:
+    call = site.node
+    if not call.args or isinstance(call.args[0], ast.Starred):
         return []
-    arguments = tuple(a.value for a in call_args[1:] if not a.star)
-    return [Dispatch(site, executor, api, call_args[0].value, None, arguments, (), pickling, site.in_loop)]
+    return [Dispatch(site, executor, api, call.args[0], None, sent_values(call, 1), (), pickling, site.in_loop,
+                     pool=pool)]
 
 
-def _method_dispatch(project: Project, site: CallSite, func: cst.Attribute) -> list[Dispatch]:
-    method = func.attr.value
+def _method_dispatch(project: Project, site: CallSite, func: ast.Attribute) -> list[Dispatch]:
+    method = func.attr
     call = site.node
     if method == "run_in_executor":
         return _run_in_executor(project, site)
@@ -258,27 +272,26 @@ def _method_dispatch(project: Project, site: CallSite, func: cst.Attribute) -> l
     api = f"{pool_name}.{method}"
     is_executor = "Executor" in pool_name
     if is_executor and method == "submit":
-        return _task(site, executor, api, pickling)
+        return _task(site, executor, api, pickling, func.value)
     if is_executor and method == "map":
-        positional = [a for a in call.args if a.keyword is None and not a.star]
-        if not positional:
+        given = positional(call)
+        if not given:
             return []
-        iterables = tuple(a.value for a in positional[1:])
-        return [Dispatch(site, executor, api, positional[0].value, None, (), iterables, pickling, True)]
+        return [Dispatch(site, executor, api, given[0], None, (), tuple(given[1:]), pickling, True, pool=func.value)]
     if is_executor:
         return []
-    function = _argument(call, "func", 0)
+    function = argument(call, "func", 0)
     if function is None:
         return []
     if method in kb.POOL_ITERABLE_METHODS:
-        iterable = _argument(call, "iterable", 1)
+        iterable = argument(call, "iterable", 1)
         iterables = (iterable,) if iterable is not None else ()
-        return [Dispatch(site, executor, api, function, None, (), iterables, pickling, True)]
-    arguments = _sent(project, site, _argument(call, "args", 1)) + _sent(project, site, _argument(call, "kwds", 2))
-    return [Dispatch(site, executor, api, function, None, arguments, (), pickling, site.in_loop)]
+        return [Dispatch(site, executor, api, function, None, (), iterables, pickling, True, pool=func.value)]
+    arguments = _sent(project, site, argument(call, "args", 1)) + _sent(project, site, argument(call, "kwds", 2))
+    return [Dispatch(site, executor, api, function, None, arguments, (), pickling, site.in_loop, pool=func.value)]
 
 
-def pool_types(project: Project, expr: cst.BaseExpression, scope: Scope) -> list[Optional[str]]:
+def pool_types(project: Project, expr: ast.expr, scope: Scope) -> list[Optional[str]]:
     """:meth:`Project.instance_types`, plus pools known from a parameter annotation (``pool: Pool``),
     returned by a project function (``pool = make_pool()``) or wrapped in ``contextlib.closing``."""
     types = project.instance_types(expr, scope)
@@ -288,7 +301,7 @@ def pool_types(project: Project, expr: cst.BaseExpression, scope: Scope) -> list
     for value in project.values(expr, scope):
         if value.binding is not None and value.binding.kind is BindingKind.PARAMETER:
             found.append(_annotated_pool(project, value.binding.node, value.binding.name, value.binding.scope))
-        elif isinstance(value.expr, cst.Call):
+        elif isinstance(value.expr, ast.Call):
             found.extend(_returned_pools(project, value.expr, value.scope))
         else:
             found.extend(project.instance_types(value.expr, value.scope))
@@ -298,24 +311,24 @@ def pool_types(project: Project, expr: cst.BaseExpression, scope: Scope) -> list
 _POOLS = kb.THREAD_POOLS | kb.PROCESS_POOLS
 
 
-def _annotated_pool(project: Project, node: cst.CSTNode, name: str, scope: Scope) -> Optional[str]:
-    if not isinstance(node, cst.FunctionDef) or scope.parent is None:
+def _annotated_pool(project: Project, node: ast.AST, name: str, scope: Scope) -> Optional[str]:
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or scope.parent is None:
         return None
-    params = node.params
-    for param in (*params.posonly_params, *params.params, *params.kwonly_params):
-        if param.name.value == name and param.annotation is not None:
-            annotation = project.qualified_name(param.annotation.annotation, scope.parent)
+    args = node.args
+    for param in (*args.posonlyargs, *args.args, *args.kwonlyargs):
+        if param.arg == name and param.annotation is not None:
+            annotation = project.qualified_name(param.annotation, scope.parent)
             return annotation if annotation in _POOLS else None
     return None
 
 
-def _returned_pools(project: Project, call: cst.Call, scope: Scope) -> list[Optional[str]]:
+def _returned_pools(project: Project, call: ast.Call, scope: Scope) -> list[Optional[str]]:
     """Pools a project factory returns (one level: ``return Pool(4)``), else what the call constructs.
 
     ``contextlib.closing(Pool(4))`` is the pool it closes.
     """
     if project.qualified_name(call.func, scope) == "contextlib.closing" and call.args:
-        return project.instance_types(call.args[0].value, scope)
+        return project.instance_types(call.args[0], scope)
     for target in project.callable_targets(call.func, scope):
         if target.kind is TargetKind.FUNCTION and target.function is not None:
             function = target.function
@@ -336,16 +349,57 @@ def _pool_family(types: list[Optional[str]]) -> Optional[tuple[Executor, Picklin
 
 def _run_in_executor(project: Project, site: CallSite) -> list[Dispatch]:
     """``loop.run_in_executor(executor, f, *args)``; ``None`` means the loop's default thread pool."""
-    args = site.node.args
-    if len(args) < 2 or any(a.keyword is not None or a.star for a in args[:2]):
+    call = site.node
+    if len(call.args) < 2 or any(isinstance(a, ast.Starred) for a in call.args[:2]):
         return []
-    executor_expr = args[0].value
-    if isinstance(executor_expr, cst.Name) and executor_expr.value == "None":
+    executor_expr = call.args[0]
+    if is_none(executor_expr):
         executor, pickling = Executor.THREAD, Pickling.NEVER
+        pool: Optional[ast.expr] = None
     else:
         family = _pool_family(pool_types(project, executor_expr, site.scope))
         if family is None:
             return []
         executor, pickling = family
-    arguments = tuple(a.value for a in args[2:] if not a.star)
-    return [Dispatch(site, executor, "run_in_executor", args[1].value, None, arguments, (), pickling, site.in_loop)]
+        pool = executor_expr
+    arguments = sent_values(call, 2)
+    return [Dispatch(site, executor, "run_in_executor", call.args[1], None, arguments, (), pickling, site.in_loop,
+                     pool=pool)]
+
+
+# -- worker counts ---------------------------------------------------------------------------------
+
+
+#: Keywords that give a pool's size.
+_SIZE_KEYWORDS = ("max_workers", "processes")
+
+
+def _pool_size(expr: ast.AST) -> Optional[int]:
+    """The literal size a pool is constructed with: ``Pool(4)``, ``ThreadPoolExecutor(max_workers=8)``."""
+    if not isinstance(expr, ast.Call):
+        return None
+    for name in _SIZE_KEYWORDS:
+        given = next((k.value for k in expr.keywords if k.arg == name), None)
+        if given is not None:
+            return int_value(given)
+    return int_value(expr.args[0]) if expr.args else None
+
+
+def _loop_count(site: CallSite) -> Optional[int]:
+    """``N`` of ``for _ in range(N)`` (or a comprehension over it) around the call, in its function."""
+    for node in reversed(site.ancestors):
+        if isinstance(node, SCOPES):
+            return None
+        if isinstance(node, COMPREHENSIONS):
+            node = node.generators[0]
+        if isinstance(node, (*FOR_LOOPS, ast.comprehension)):
+            return range_count(node.iter)
+    return None
+
+
+def range_count(iterable: ast.AST) -> Optional[int]:
+    """``N`` of ``range(N)``, else None."""
+    if (isinstance(iterable, ast.Call) and is_name(iterable.func, "range") and len(iterable.args) == 1
+            and not iterable.keywords):
+        return int_value(iterable.args[0])
+    return None

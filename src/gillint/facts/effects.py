@@ -1,19 +1,19 @@
 """Per-function GIL effects: is a callable CPU-bound Python work, does it wait, or is it unknown?
 
-:class:`EffectsModel` summarises a function once per run (through ``Project.memo``) into
-:class:`Effects`: the first piece of CPU-bound evidence (a loop doing Python work, a call into
-C code that holds the GIL, recursion, a CPU-bound callee), the first call that waits or releases
-the GIL, and the first call whose effect is unknown. Calls of project functions are followed
-across modules, cycle-safe and depth-bounded. Only a callable with CPU evidence, nothing that
-waits and nothing unknown is :attr:`Effects.cpu_bound`.
+:class:`EffectsModel` summarises a function once per run (a memoised fact, see
+:mod:`gillint.project.memo`) into :class:`Effects`: the first piece of CPU-bound evidence (a loop
+doing Python work, a call into C code that holds the GIL, recursion, a CPU-bound callee), the first
+call that waits or releases the GIL, and the first call whose effect is unknown. Calls of project
+functions are followed across modules, to any depth; functions that call each other in a cycle see
+each other as recursion. Only a callable with CPU evidence, nothing that waits and nothing unknown
+is :attr:`Effects.cpu_bound`.
 """
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field, replace
-from typing import Optional, Union
-
-import libcst as cst
+from typing import Optional, Sequence, Union
 
 from gillint.api.gil import (
     CLIENT_NAMES,
@@ -29,15 +29,24 @@ from gillint.api.gil import (
 from gillint.facts.bodies import body_facts
 from gillint.facts.locks import is_possible_lock
 from gillint.project import CallableTarget, CallSite, FunctionInfo, ModuleInfo, Project, Scope, TargetKind
+from gillint.project.syntax import (
+    COMPREHENSIONS,
+    FOR_LOOPS,
+    FUNCTIONS,
+    LOOPS,
+    WITHS,
+    child_nodes,
+    int_value,
+    is_literal,
+    is_string_literal,
+    positional,
+    terminal_name,
+)
 
-#: How many calls deep project functions are followed.
-MAX_CALL_DEPTH = 6
 #: A ``for`` over a literal range or collection this small is not a hot loop by itself.
 SMALL_ITERATION = 16
 
-Loop = Union[cst.For, cst.While, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp]
-_LITERALS = (cst.List, cst.Tuple, cst.Set, cst.Dict, cst.ListComp, cst.SetComp, cst.DictComp,
-             cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.Integer, cst.Float)
+Loop = Union[ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp]
 
 
 @dataclass(frozen=True)
@@ -45,7 +54,7 @@ class Evidence:
     """Where an effect shows, and how to say it in a message."""
 
     module: ModuleInfo = field(repr=False)
-    node: cst.CSTNode = field(repr=False)
+    node: ast.AST = field(repr=False)
     #: ``a pure-Python loop``, ``sorted(), C code that holds the GIL``, ``requests.get``.
     what: str
     #: Functions followed from the dispatched callable to the evidence (outermost first).
@@ -121,7 +130,6 @@ class EffectsModel:
         self.project = project
         self.knowledge = knowledge or Knowledge()
         self._memo_kind = f"gil-effects:{self.knowledge.key}"
-        self._depth = 0
 
     # -- callables -----------------------------------------------------------------------------
 
@@ -129,7 +137,7 @@ class EffectsModel:
         """Effects of calling a dispatched callable (partials and lambdas are followed)."""
         if target.kind is TargetKind.PARTIAL and target.inner is not None:
             return self.of_target(target.inner)
-        if target.kind is TargetKind.LAMBDA and isinstance(target.expr, cst.Lambda):
+        if target.kind is TargetKind.LAMBDA and isinstance(target.expr, ast.Lambda):
             return self._of_lambda(target.expr, target.scope)
         if target.function is not None:
             return self.of_function(target.function)
@@ -143,22 +151,15 @@ class EffectsModel:
 
     def of_function(self, function: FunctionInfo) -> Effects:
         """The memoised summary of a ``def``; a recursive request reports recursion."""
-        if self._depth >= MAX_CALL_DEPTH:
-            return Effects(unknown=Evidence(function.module, function.node, "a call chain too deep to follow"))
-
         def compute() -> Effects:
             if function.is_async or body_facts(self.project, function).yields:
                 return _NOTHING  # calling it only creates a coroutine or generator
-            self._depth += 1
-            try:
-                calls = [c for c in function.calls if not _in_nested_class(c, function.node)]
-                return self._of_body(function.node.body, function.module, calls, function)
-            finally:
-                self._depth -= 1
+            calls = [c for c in function.calls if not _in_nested_class(c, function.node)]
+            return self._of_body(function.node.body, function.module, calls, function)
 
         return self.project.memo(self._memo_kind, function.node, compute, _RECURSION)
 
-    def _of_lambda(self, node: cst.Lambda, scope: Scope) -> Effects:
+    def _of_lambda(self, node: ast.Lambda, scope: Scope) -> Effects:
         module = scope.module
         calls = [c for c in module.calls if node in c.ancestors]
         return self._of_body(node.body, module, calls, None)
@@ -166,7 +167,8 @@ class EffectsModel:
     # -- bodies --------------------------------------------------------------------------------
 
     def _of_body(
-        self, body: cst.CSTNode, module: ModuleInfo, calls: list[CallSite], function: Optional[FunctionInfo],
+        self, body: Union[ast.expr, Sequence[ast.stmt]], module: ModuleInfo, calls: list[CallSite],
+        function: Optional[FunctionInfo],
     ) -> Effects:
         found = _Accumulator()
         loops = _walk_loops(body)
@@ -181,7 +183,7 @@ class EffectsModel:
             if found.waits is None and is_possible_lock(self.project, context, scope):
                 found.waits = Evidence(module, context, f"`with {module.code_of(context)}:` may wait for a lock")
         for loop in loops.loops:
-            if isinstance(loop, cst.For) and not isinstance(loop.iter, cst.Call):
+            if isinstance(loop, FOR_LOOPS) and not isinstance(loop.iter, ast.Call):
                 self._add_iteration(found, loop.iter, scope)
         return found.result()
 
@@ -217,20 +219,20 @@ class EffectsModel:
             found.unknown = Evidence(module, call, f"{_callee_text(module, call)} is not known")
 
     @staticmethod
-    def _same_module_methods(call: cst.Call, module: ModuleInfo) -> list[FunctionInfo]:
+    def _same_module_methods(call: ast.Call, module: ModuleInfo) -> list[FunctionInfo]:
         """``body.step(dt)`` on an object of unknown type, where this module's classes define ``step``."""
-        if not isinstance(call.func, cst.Attribute):
+        if not isinstance(call.func, ast.Attribute):
             return []
-        name = call.func.attr.value
+        name = call.func.attr
         return [c.methods[name] for c in module.classes if name in c.methods and not name.startswith("__")]
 
-    def _add_iteration(self, found: _Accumulator, iterable: cst.BaseExpression, scope: Scope) -> None:
+    def _add_iteration(self, found: _Accumulator, iterable: ast.expr, scope: Scope) -> None:
         """``for line in self.file`` waits when the object iterated came from an I/O call."""
         name = self.project.qualified_name(iterable, scope)
         effects = [self.knowledge.effect_of(name)] if name is not None else []
         for value in self.project.values(iterable, scope):
             call = value.expr
-            if isinstance(call, cst.Call) and call is not iterable:
+            if isinstance(call, ast.Call) and call is not iterable:
                 targets = self.project.callable_targets(call.func, value.scope)
                 if not any(t.kind in _FOLLOWED for t in targets):
                     qualname = self._callee_name(call, value.scope, targets)
@@ -244,24 +246,24 @@ class EffectsModel:
     # -- one call ------------------------------------------------------------------------------
 
     def _callee_name(
-        self, call: cst.Call, scope: Scope, targets: list[CallableTarget], depth: int = 0,
+        self, call: ast.Call, scope: Scope, targets: list[CallableTarget], depth: int = 0,
     ) -> Optional[str]:
         """The qualified name of the callee, through the receiver's type for method calls."""
         external = [t.qualname for t in targets if t.kind is TargetKind.EXTERNAL and t.qualname]
         if len(external) == 1 and len(targets) == 1:
             return external[0]
         func = call.func
-        if not isinstance(func, cst.Attribute) or depth > MAX_CALL_DEPTH:
+        if not isinstance(func, ast.Attribute) or depth > _MAX_RECEIVER_CHAIN:
             return None
         receiver = self._receiver_type(func.value, scope, depth)
         if receiver is None:
             return None
         name, is_result = receiver
-        if is_result and func.attr.value in PURE_METHODS:
+        if is_result and func.attr in PURE_METHODS:
             name = "builtins.object"  # digest.startswith(...): a string or container a call returned
-        return f"{name}.{func.attr.value}"
+        return f"{name}.{func.attr}"
 
-    def _receiver_type(self, expr: cst.BaseExpression, scope: Scope, depth: int) -> Optional[tuple[str, bool]]:
+    def _receiver_type(self, expr: ast.expr, scope: Scope, depth: int) -> Optional[tuple[str, bool]]:
         """A dotted name for what ``expr`` holds (its class, or the call that made it), and
         whether it is a call's result.
 
@@ -272,9 +274,9 @@ class EffectsModel:
         if types and len(types) == len(self.project.instance_types(expr, scope)) and len(set(types)) == 1:
             return (types[0], False) if self.project.definition(types[0]) is None else None
         values = self.project.values(expr, scope)
-        if values and all(isinstance(v.expr, _LITERALS) for v in values):
+        if values and all(is_literal(v.expr) for v in values):
             return "builtins.object", False
-        if len(values) != 1 or not isinstance(values[0].expr, cst.Call) or values[0].expr is expr:
+        if len(values) != 1 or not isinstance(values[0].expr, ast.Call) or values[0].expr is expr:
             return None
         made_by = values[0].expr
         targets = self.project.callable_targets(made_by.func, values[0].scope)
@@ -286,7 +288,7 @@ class EffectsModel:
         return ("builtins.object" if name.startswith("builtins.") else name), True
 
     def _external(
-        self, qualname: str, node: cst.CSTNode, module: ModuleInfo, in_loop: bool, call: Optional[cst.Call],
+        self, qualname: str, node: ast.AST, module: ModuleInfo, in_loop: bool, call: Optional[ast.Call],
     ) -> Effects:
         effect = self.knowledge.effect_of(qualname)
         short = qualname.replace("builtins.", "")
@@ -307,55 +309,47 @@ class EffectsModel:
 
 
 _FOLLOWED = (TargetKind.FUNCTION, TargetKind.CLASS, TargetKind.LAMBDA, TargetKind.PARTIAL)
+#: How many receivers of a chain ``a.b().c().d()`` are typed before giving up.
+_MAX_RECEIVER_CHAIN = 6
 
 
-def _by_method_name(call: cst.Call) -> Optional[Effect]:
+def _by_method_name(call: ast.Call) -> Optional[Effect]:
     """``obj.method()`` on a receiver of unknown type: judged by the method's name."""
     func = call.func
-    if not isinstance(func, cst.Attribute):
+    if not isinstance(func, ast.Attribute):
         return None
-    method = func.attr.value
-    positional = [a for a in call.args if a.keyword is None]
-    keywords = {a.keyword.value for a in call.args if a.keyword is not None}
-    blocking_flag = bool(positional) and isinstance(positional[0].value, cst.Name) and \
-        positional[0].value.value in ("True", "False")
-    if method in WAITING_WITHOUT_POSITIONAL and (not positional or blocking_flag or keywords & WAITING_KEYWORDS):
+    method = func.attr
+    keywords = {k.arg for k in call.keywords if k.arg is not None}
+    first = call.args[0] if call.args else None
+    blocking_flag = isinstance(first, ast.Constant) and isinstance(first.value, bool)
+    if method in WAITING_WITHOUT_POSITIONAL and (not call.args or blocking_flag or keywords & WAITING_KEYWORDS):
         return Effect.RELEASES
     if method in WAITING_METHODS:
         return Effect.RELEASES
     if method in PURE_METHODS:
         # session.get(url), conn.update(...), s3.copy(...): a container method name on a client.
-        return Effect.RELEASES if CLIENT_NAMES.search(_terminal_name(func.value)) else Effect.PURE
+        return Effect.RELEASES if CLIENT_NAMES.search(terminal_name(func.value)) else Effect.PURE
     if method in NEUTRAL_METHODS:
         return Effect.NEUTRAL
     return None
 
 
-def _terminal_name(expr: cst.BaseExpression) -> str:
-    if isinstance(expr, cst.Name):
-        return expr.value
-    if isinstance(expr, cst.Attribute):
-        return expr.attr.value
-    return ""
-
-
-def _callee_text(module: ModuleInfo, call: cst.Call) -> str:
+def _callee_text(module: ModuleInfo, call: ast.Call) -> str:
     text = module.code_of(call.func)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _big_input(call: cst.Call) -> bool:
+def _big_input(call: ast.Call) -> bool:
     """A holding call worth reporting: its data argument is not a literal or two scalars."""
-    positional = [a for a in call.args if a.keyword is None and not a.star]
-    if not positional:
+    given = positional(call)
+    if not given:
         return False
-    if len(positional) > 1 and isinstance(call.func, cst.Name) and call.func.value in ("min", "max"):
+    if len(given) > 1 and isinstance(call.func, ast.Name) and call.func.id in ("min", "max"):
         return False  # max(a, b)
-    data = positional[-1].value if len(positional) > 1 else positional[0].value
-    return not isinstance(data, _LITERALS)
+    return not is_literal(given[-1] if len(given) > 1 else given[0])
 
 
-def _small_hash_input(qualname: str, call: cst.Call) -> bool:
+def _small_hash_input(qualname: str, call: ast.Call) -> bool:
     """``hashlib.sha256(f"{block}{nonce}".encode())``: hashlib keeps the GIL below 2 KiB of data.
 
     Reading the result (``.hexdigest()``) is cheap too.
@@ -364,22 +358,22 @@ def _small_hash_input(qualname: str, call: cst.Call) -> bool:
         return False
     if qualname.rpartition(".")[2] in ("digest", "hexdigest", "copy"):
         return True
-    if not call.args:
+    data = call.args[0] if call.args else (call.keywords[0].value if call.keywords else None)
+    if data is None:
         return False
-    data = call.args[0].value
-    if isinstance(data, cst.Call) and isinstance(data.func, cst.Attribute) and data.func.attr.value == "encode":
+    if isinstance(data, ast.Call) and isinstance(data.func, ast.Attribute) and data.func.attr == "encode":
         data = data.func.value
-        if isinstance(data, cst.Call) and isinstance(data.func, cst.Name) and data.func.value in ("str", "repr"):
+        if isinstance(data, ast.Call) and isinstance(data.func, ast.Name) and data.func.id in ("str", "repr"):
             return True
-    return isinstance(data, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString))
+    return is_string_literal(data)
 
 
-def _in_nested_class(site: CallSite, function: cst.FunctionDef) -> bool:
+def _in_nested_class(site: CallSite, function: ast.AST) -> bool:
     inside = False
     for node in site.ancestors:
         if node is function:
             inside = True
-        elif inside and isinstance(node, cst.ClassDef):
+        elif inside and isinstance(node, ast.ClassDef):
             return True
     return False
 
@@ -387,99 +381,86 @@ def _in_nested_class(site: CallSite, function: cst.FunctionDef) -> bool:
 # -- loops -------------------------------------------------------------------------------------
 
 
-class _LoopFinder(cst.CSTVisitor):
-    """Loops of a body (not of nested defs or classes), and whether each one does real work."""
+@dataclass
+class _Loops:
+    """Loops of a body (not of nested defs or classes), the ones that do real work, and the context
+    expressions of its ``with`` statements (``with self._lock:`` may wait for a lock)."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.loops: list[Loop] = []
-        self.hot: list[Loop] = []
-        self.parents: list[cst.CSTNode] = []
-        #: Context expressions of ``with`` statements (``with self._lock:`` may wait for a lock).
-        self.contexts: list[cst.BaseExpression] = []
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
-            return False
-        if isinstance(node, (cst.For, cst.While, cst.ListComp, cst.SetComp, cst.DictComp)):
-            self._found(node)
-        elif isinstance(node, cst.GeneratorExp) and self._consumed(node):
-            self._found(node)
-        elif isinstance(node, cst.With):
-            self.contexts.extend(item.item for item in node.items)
-        self.parents.append(node)
-        return True
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        if self.parents and self.parents[-1] is original_node:
-            self.parents.pop()
-
-    def _consumed(self, node: cst.GeneratorExp) -> bool:
-        """A generator expression passed to a call (``sum(...)``, ``"".join(...)``) is run there."""
-        return len(self.parents) >= 1 and isinstance(self.parents[-1], (cst.Arg, cst.Call))
-
-    def _found(self, node: Loop) -> None:
-        self.loops.append(node)
-        if _does_work(node):
-            self.hot.append(node)
+    loops: list[Loop] = field(default_factory=list)
+    hot: list[Loop] = field(default_factory=list)
+    contexts: list[ast.expr] = field(default_factory=list)
 
 
-def _walk_loops(body: cst.CSTNode) -> _LoopFinder:
-    finder = _LoopFinder()
-    body.visit(finder)
-    return finder
+def _walk_loops(body: Union[ast.expr, Sequence[ast.stmt]]) -> _Loops:
+    found = _Loops()
+    stack: list[tuple[ast.AST, Optional[ast.AST]]] = [(node, None) for node in reversed(_as_list(body))]
+    while stack:
+        node, parent = stack.pop()
+        if isinstance(node, (*FUNCTIONS, ast.ClassDef)):
+            continue
+        if isinstance(node, (*LOOPS, ast.ListComp, ast.SetComp, ast.DictComp)) or (
+                isinstance(node, ast.GeneratorExp) and _consumed(node, parent)):
+            found.loops.append(node)
+            if _does_work(node):
+                found.hot.append(node)
+        elif isinstance(node, WITHS):
+            found.contexts.extend(item.context_expr for item in node.items)
+        stack.extend((child, node) for child in reversed(list(child_nodes(node))))
+    return found
+
+
+def _as_list(body: Union[ast.expr, Sequence[ast.stmt]]) -> list[ast.AST]:
+    return [body] if isinstance(body, ast.expr) else list(body)
+
+
+
+
+def _consumed(node: ast.GeneratorExp, parent: Optional[ast.AST]) -> bool:
+    """A generator expression passed to a call (``sum(...)``, ``"".join(...)``) is run there."""
+    return (isinstance(parent, ast.Call) and node is not parent.func) or isinstance(parent, ast.keyword)
 
 
 def _does_work(loop: Loop) -> bool:
     """Not a busy-wait with an empty body, nor a few fixed iterations."""
-    if isinstance(loop, (cst.For, cst.While)):
+    if isinstance(loop, LOOPS):
         if _trivial_body(loop.body):
             return False
-        return not (isinstance(loop, cst.For) and _small_iteration(loop.iter))
-    return not _small_iteration(loop.for_in.iter)
+        return not (isinstance(loop, FOR_LOOPS) and _small_iteration(loop.iter))
+    assert isinstance(loop, COMPREHENSIONS)
+    return not _small_iteration(loop.generators[0].iter)
 
 
-def _trivial_body(body: cst.BaseSuite) -> bool:
-    statements = body.body if isinstance(body, cst.IndentedBlock) else [body]
-    for statement in statements:
-        smalls = statement.body if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) else None
-        if smalls is None:
-            return False
-        for small in smalls:
-            if isinstance(small, (cst.Pass, cst.Continue, cst.Break)):
-                continue
-            if isinstance(small, cst.Expr) and isinstance(small.value, (cst.Ellipsis, cst.SimpleString)):
-                continue
-            return False
+def _trivial_body(body: Sequence[ast.stmt]) -> bool:
+    for statement in body:
+        if isinstance(statement, (ast.Pass, ast.Continue, ast.Break)):
+            continue
+        if (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+                and (statement.value.value is Ellipsis or isinstance(statement.value.value, (str, bytes)))):
+            continue
+        return False
     return True
 
 
-def _small_iteration(iterable: cst.BaseExpression) -> bool:
+def _small_iteration(iterable: ast.expr) -> bool:
     """``range(3)``, ``(a, b, c)``, ``"xyz"``: a handful of iterations known in advance."""
-    if isinstance(iterable, (cst.Tuple, cst.List, cst.Set)):
-        return len(iterable.elements) <= SMALL_ITERATION
-    if isinstance(iterable, cst.SimpleString):
+    if isinstance(iterable, (ast.Tuple, ast.List, ast.Set)):
+        return len(iterable.elts) <= SMALL_ITERATION
+    if isinstance(iterable, ast.Constant) and isinstance(iterable.value, (str, bytes)):
         return True
-    if isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name) and iterable.func.value == "range":
-        bounds = [a.value for a in iterable.args]
-        if bounds and all(isinstance(b, cst.Integer) for b in bounds):
-            try:
-                values = [int(b.value.replace("_", ""), 0) for b in bounds if isinstance(b, cst.Integer)]
-            except ValueError:
-                return False
+    if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name) and iterable.func.id == "range":
+        bounds = [int_value(arg) for arg in iterable.args]
+        if bounds and not iterable.keywords and all(bound is not None for bound in bounds):
+            values = [bound for bound in bounds if bound is not None]
             span = values[0] if len(values) == 1 else values[1] - values[0]
             return span <= SMALL_ITERATION
     return False
 
 
 def _loop_description(loop: Loop) -> str:
-    if isinstance(loop, cst.GeneratorExp):
+    if isinstance(loop, ast.GeneratorExp):
         return "a pure-Python generator expression"
-    if isinstance(loop, (cst.ListComp, cst.SetComp, cst.DictComp)):
+    if isinstance(loop, (ast.ListComp, ast.SetComp, ast.DictComp)):
         return "a pure-Python comprehension"
-    if isinstance(loop, cst.While):
+    if isinstance(loop, ast.While):
         return "a pure-Python while loop"
     return "a pure-Python loop"
-
-
-

@@ -17,13 +17,12 @@ something else (files, executors, sockets, ``contextlib`` helpers...) do not.
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
-from typing import Iterator, Optional, Sequence
-
-import libcst as cst
+from typing import Optional, Sequence
 
 from gillint.project import CallSite, FunctionInfo, Project, Scope
-from gillint.project.module import child_nodes
+from gillint.project.syntax import LOOPS, TRIES, WITHS, ends_block, walk
 
 #: Classes whose instances are locks (``with``/``acquire`` on them serialises threads).
 LOCK_TYPES = frozenset({
@@ -57,9 +56,9 @@ RACING_WRITES = "racing writes"
 class Mutation:
     """A statement that races if ``target`` is shared between threads and no lock is held."""
 
-    node: cst.CSTNode
+    node: ast.stmt
     #: The expression written: a name, ``obj.attr``, ``container[key]``, or a Counter.
-    target: cst.BaseExpression
+    target: ast.expr
     operation: str
     scope: Scope
 
@@ -85,7 +84,7 @@ class _Guard:
     held: bool
 
     @classmethod
-    def of(cls, scope: Scope, test: cst.BaseExpression, held: bool) -> Optional[_Guard]:
+    def of(cls, scope: Scope, test: ast.expr, held: bool) -> Optional[_Guard]:
         values: set[str] = set()
         contents: set[str] = set()
         _checked(scope, test, values, contents)
@@ -102,9 +101,9 @@ def function_facts(project: Project, function: FunctionInfo) -> FunctionFacts:
     return project.memo("sync-facts", function.node, compute, FunctionFacts((), ()))
 
 
-def is_possible_lock(project: Project, expr: cst.BaseExpression, scope: Scope) -> bool:
+def is_possible_lock(project: Project, expr: ast.expr, scope: Scope) -> bool:
     """May ``with expr:`` hold a lock? True unless ``expr`` is known to be something else."""
-    if isinstance(expr, cst.Call):
+    if isinstance(expr, ast.Call):
         name = project.qualified_name(expr.func, scope)
         if name in LOCK_TYPES:
             return True
@@ -120,8 +119,13 @@ def _known_not_lock(name: Optional[str]) -> bool:
     return name is not None and name not in LOCK_TYPES and name.startswith(NOT_LOCK_PREFIXES)
 
 
-def code(scope: Scope, node: cst.CSTNode) -> str:
+def code(scope: Scope, node: ast.AST) -> str:
     return scope.module.code_of(node).strip()
+
+
+#: Statements with a body of their own; the others are evaluated whole.
+_COMPOUND = (ast.If, *LOOPS, *WITHS, *TRIES, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+             *((ast.Match,) if hasattr(ast, "Match") else ()))
 
 
 class _Walker:
@@ -139,9 +143,9 @@ class _Walker:
         self._tolerant = 0
 
     def run(self) -> None:
-        decorated = any(_lockish_text(code(self.function.defining_scope, d.decorator))
-                        for d in self.function.node.decorators)
-        self._block(_statements(self.function.node.body), held=decorated, guards=())
+        decorated = any(_lockish_text(code(self.function.defining_scope, d))
+                        for d in self.function.node.decorator_list)
+        self._block(self.function.node.body, held=decorated, guards=())
         own = self.function.scope
         self.unlocked_calls = [
             site for site in self.function.calls
@@ -150,7 +154,7 @@ class _Walker:
 
     # -- statements ----------------------------------------------------------------------------
 
-    def _block(self, statements: Sequence[cst.BaseStatement], held: bool, guards: tuple[_Guard, ...]) -> None:
+    def _block(self, statements: Sequence[ast.stmt], held: bool, guards: tuple[_Guard, ...]) -> None:
         acquired: set[str] = set()
         for statement in statements:
             now_held = held or bool(acquired)
@@ -158,100 +162,91 @@ class _Walker:
             self._statement(statement, now_held or bool(acquires), guards)
             acquired |= acquires
             acquired -= _released(self.scope, statement)
-            if isinstance(statement, cst.If) and statement.orelse is None and _leaves(statement.body):
+            if isinstance(statement, ast.If) and not statement.orelse and ends_block(statement.body):
                 # ``if k in cache: return cache[k]`` guards the rest of the block like an else branch.
                 guard = _Guard.of(self.scope, statement.test, now_held or bool(acquires))
                 if guard is not None:
                     guards = (*guards, guard)
 
-    def _statement(self, statement: cst.BaseStatement, held: bool, guards: tuple[_Guard, ...]) -> None:
+    def _statement(self, statement: ast.stmt, held: bool, guards: tuple[_Guard, ...]) -> None:
         if not held:
-            self._mark_unlocked(statement)
-        if isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
-                if not held:
-                    self._unlocked_nodes.add(id(small))
-                self._small(small, held, guards)
-        elif isinstance(statement, cst.If):
+            self._unlocked_nodes.add(id(statement))  # the statement, or the header of a compound one
+        if not isinstance(statement, _COMPOUND):
+            self._small(statement, held, guards)
+        elif isinstance(statement, ast.If):
             guard = _Guard.of(self.scope, statement.test, held)
             inner = (*guards, guard) if guard is not None else guards
-            self._block(_statements(statement.body), held, inner)
-            if statement.orelse is not None:
-                orelse = statement.orelse
-                body = [orelse] if isinstance(orelse, cst.If) else _statements(orelse.body)
-                self._block(body, held, inner)
-        elif isinstance(statement, cst.With):
-            locked = held or any(is_possible_lock(self.project, item.item, self.scope) for item in statement.items)
-            self._block(_statements(statement.body), locked, guards)
-        elif isinstance(statement, (cst.For, cst.While)):
+            self._block(statement.body, held, inner)
+            if statement.orelse:
+                self._block(statement.orelse, held, inner)
+        elif isinstance(statement, WITHS):
+            locked = held or any(is_possible_lock(self.project, item.context_expr, self.scope)
+                                 for item in statement.items)
+            self._block(statement.body, locked, guards)
+        elif isinstance(statement, LOOPS):
             key = self._same_keys_loop(statement)
             if key is not None:
                 self._loop_keys.append(key)
-            self._block(_statements(statement.body), held, guards)
+            self._block(statement.body, held, guards)
             if key is not None:
                 self._loop_keys.pop()
-            if statement.orelse is not None:
-                self._block(_statements(statement.orelse.body), held, guards)
-        elif isinstance(statement, cst.Try) or type(statement).__name__ == "TryStar":
+            if statement.orelse:
+                self._block(statement.orelse, held, guards)
+        elif isinstance(statement, TRIES):
             tolerant = _catches_lookup_errors(statement)
             self._tolerant += tolerant
-            self._block(_statements(statement.body), held, guards)  # type: ignore[attr-defined]
+            self._block(statement.body, held, guards)  # type: ignore[attr-defined]
             self._tolerant -= tolerant
             for handler in statement.handlers:  # type: ignore[attr-defined]
-                self._block(_statements(handler.body), held, guards)
+                self._block(handler.body, held, guards)
             for extra in (statement.orelse, statement.finalbody):  # type: ignore[attr-defined]
-                if extra is not None:
-                    self._block(_statements(extra.body), held, guards)
+                self._block(extra, held, guards)
 
-    def _mark_unlocked(self, statement: cst.BaseStatement) -> None:
-        """Calls in the header of a compound statement (``if f():``, ``for x in g():``)."""
-        self._unlocked_nodes.add(id(statement))
-
-    def _small(self, small: cst.BaseSmallStatement, held: bool, guards: tuple[_Guard, ...]) -> None:
+    def _small(self, small: ast.stmt, held: bool, guards: tuple[_Guard, ...]) -> None:
         if held:
             self._checked_outside_lock(small, guards)
-        elif isinstance(small, cst.AugAssign):
+        elif isinstance(small, ast.AugAssign):
             self._add(small, small.target, RMW)
-        elif isinstance(small, (cst.Assign, cst.AnnAssign)):
-            targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+        elif isinstance(small, (ast.Assign, ast.AnnAssign)):
+            targets = small.targets if isinstance(small, ast.Assign) else [small.target]
             value = small.value
             for target in targets:
-                if not isinstance(target, (cst.Name, cst.Attribute, cst.Subscript)):
+                if not isinstance(target, (ast.Name, ast.Attribute, ast.Subscript)):
                     continue
                 if value is not None and _reads_back(self.scope, target, value):
                     self._add(small, target, RMW)
                 elif _guarded_by(self.scope, target, guards, rebinds=True):
                     self._add(small, target, CHECK_THEN_ACT)
-                elif isinstance(target, cst.Subscript) and _index_text(self.scope, target) in self._loop_keys:
+                elif isinstance(target, ast.Subscript) and _index_text(self.scope, target) in self._loop_keys:
                     self._add(small, target, RACING_WRITES)
-        elif isinstance(small, cst.Del):
-            for element in _del_targets(small.target):
-                if isinstance(element, cst.Subscript) and _guarded_by(self.scope, element, guards, rebinds=False):
+        elif isinstance(small, ast.Delete):
+            for element in _del_targets(small.targets):
+                if isinstance(element, ast.Subscript) and _guarded_by(self.scope, element, guards, rebinds=False):
                     self._add(small, element, CHECK_THEN_ACT)
-        elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+        elif isinstance(small, ast.Expr) and isinstance(small.value, ast.Call):
             self._method_call(small, small.value, guards)
 
-    def _checked_outside_lock(self, small: cst.BaseSmallStatement, guards: tuple[_Guard, ...]) -> None:
+    def _checked_outside_lock(self, small: ast.stmt, guards: tuple[_Guard, ...]) -> None:
         """Double-checked locking without the second check: tested unlocked, written locked."""
-        targets: list[cst.BaseExpression] = []
-        if isinstance(small, cst.Assign):
-            targets = [t.target for t in small.targets]
-        elif isinstance(small, cst.AnnAssign):
+        targets: list[ast.expr] = []
+        if isinstance(small, ast.Assign):
+            targets = list(small.targets)
+        elif isinstance(small, ast.AnnAssign):
             targets = [small.target]
-        elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+        elif isinstance(small, ast.Expr) and isinstance(small.value, ast.Call):
             func = small.value.func
-            if isinstance(func, cst.Attribute) and func.attr.value in _ACT_METHODS:
+            if isinstance(func, ast.Attribute) and func.attr in _ACT_METHODS:
                 targets = [func.value]
         for target in targets:
-            if _guarded_by(self.scope, target, guards, rebinds=not isinstance(small, cst.Expr)):
+            if _guarded_by(self.scope, target, guards, rebinds=not isinstance(small, ast.Expr)):
                 self._add(small, target, CHECK_THEN_ACT)
 
-    def _method_call(self, small: cst.Expr, call: cst.Call, guards: tuple[_Guard, ...]) -> None:
+    def _method_call(self, small: ast.Expr, call: ast.Call, guards: tuple[_Guard, ...]) -> None:
         func = call.func
-        if not isinstance(func, cst.Attribute):
+        if not isinstance(func, ast.Attribute):
             return
         receiver = func.value
-        method = func.attr.value
+        method = func.attr
         if method in _ACT_METHODS and _guarded_by(self.scope, receiver, guards, rebinds=False):
             self._add(small, receiver, CHECK_THEN_ACT)
         elif method in _COUNTER_UPDATES:
@@ -259,38 +254,27 @@ class _Walker:
             if types and all(t in COUNTER_TYPES for t in types):
                 self._add(small, receiver, RMW)
 
-    def _add(self, node: cst.CSTNode, target: cst.BaseExpression, operation: str) -> None:
+    def _add(self, node: ast.stmt, target: ast.expr, operation: str) -> None:
         if operation == CHECK_THEN_ACT and self._tolerant:
             return
         self.mutations.append(Mutation(node, target, operation, self.scope))
 
-    def _same_keys_loop(self, statement: cst.BaseStatement) -> Optional[str]:
+    def _same_keys_loop(self, statement: ast.stmt) -> Optional[str]:
         """``for i in range(<no parameters>)``: every thread visits the same keys ``i``."""
-        if not isinstance(statement, cst.For) or not isinstance(statement.target, cst.Name):
+        if not isinstance(statement, (ast.For, ast.AsyncFor)) or not isinstance(statement.target, ast.Name):
             return None
         iterable = statement.iter
-        if not (isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name)
-                and iterable.func.value == "range"):
+        if not (isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name)
+                and iterable.func.id == "range"):
             return None
         parameters = set(self.function.parameter_names)
-        names = {n.value for n in _walk(iterable) if isinstance(n, cst.Name)}
+        names = {n.id for n in walk(iterable) if isinstance(n, ast.Name)}
         if names & parameters:
             return None
-        return statement.target.value
+        return statement.target.id
 
 
 # -- expressions ---------------------------------------------------------------------------------
-
-
-def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """``node`` and its descendants, not entering nested functions or lambdas."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        if current is not node and isinstance(current, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
-            continue
-        stack.extend(child_nodes(current))
 
 
 def _lockish_text(text: str) -> bool:
@@ -298,102 +282,87 @@ def _lockish_text(text: str) -> bool:
     return any(word in lowered for word in _LOCKISH)
 
 
-def _statements(body: cst.BaseSuite) -> Sequence[cst.BaseStatement]:
-    if isinstance(body, cst.IndentedBlock):
-        return body.body
-    return [cst.SimpleStatementLine(body=body.body)] if isinstance(body, cst.SimpleStatementSuite) else []
-
-
 _LOOKUP_ERRORS = frozenset({"KeyError", "ValueError", "IndexError", "LookupError", "AttributeError"})
 
 
-def _catches_lookup_errors(statement: cst.CSTNode) -> bool:
+def _catches_lookup_errors(statement: ast.stmt) -> bool:
     """``except KeyError:``/``except (ValueError, ...)``: the code expects the entry to be gone."""
     for handler in getattr(statement, "handlers", ()):
         caught = handler.type
-        names = [e.value for e in caught.elements] if isinstance(caught, cst.Tuple) else [caught]
-        if any(isinstance(n, cst.Name) and n.value in _LOOKUP_ERRORS for n in names):
+        names = caught.elts if isinstance(caught, ast.Tuple) else [caught]
+        if any(isinstance(n, ast.Name) and n.id in _LOOKUP_ERRORS for n in names):
             return True
     return False
 
 
-def _leaves(body: cst.BaseSuite) -> bool:
-    """The block ends with ``return``/``raise``/``continue``/``break``."""
-    statements = _statements(body)
-    last = statements[-1] if statements else None
-    return (isinstance(last, cst.SimpleStatementLine)
-            and isinstance(last.body[-1], (cst.Return, cst.Raise, cst.Continue, cst.Break)))
-
-
-def _header(statement: cst.BaseStatement) -> Sequence[cst.CSTNode]:
-    """The parts of a statement evaluated before its body: all of a simple line, an ``if`` test."""
-    if isinstance(statement, cst.SimpleStatementLine):
+def _header(statement: ast.stmt) -> Sequence[ast.AST]:
+    """The parts of a statement evaluated before its body: all of a simple statement, an ``if`` test."""
+    if not isinstance(statement, _COMPOUND):
         return [statement]
     test = getattr(statement, "test", None)
     return [test] if test is not None else []
 
 
-def _method_receivers(scope: Scope, nodes: Sequence[cst.CSTNode], method: str) -> set[str]:
+def _method_receivers(scope: Scope, nodes: Sequence[ast.AST], method: str) -> set[str]:
     found = set()
     for node in nodes:
-        for inner in _walk(node):
-            if (isinstance(inner, cst.Call) and isinstance(inner.func, cst.Attribute)
-                    and inner.func.attr.value == method):
+        for inner in walk(node):
+            if (isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute)
+                    and inner.func.attr == method):
                 found.add(code(scope, inner.func.value))
     return found
 
 
-def _acquired(scope: Scope, header: Sequence[cst.CSTNode]) -> set[str]:
+def _acquired(scope: Scope, header: Sequence[ast.AST]) -> set[str]:
     return _method_receivers(scope, header, "acquire")
 
 
-def _released(scope: Scope, statement: cst.BaseStatement) -> set[str]:
+def _released(scope: Scope, statement: ast.stmt) -> set[str]:
     return _method_receivers(scope, [statement], "release")
 
 
-def _checked(scope: Scope, test: cst.BaseExpression, values: set[str], contents: set[str]) -> None:
+def _checked(scope: Scope, test: ast.expr, values: set[str], contents: set[str]) -> None:
     """Collect what an ``if`` test inspects: ``x is None`` -> value x, ``k in d`` -> contents of d."""
-    if isinstance(test, cst.BooleanOperation):
-        _checked(scope, test.left, values, contents)
-        _checked(scope, test.right, values, contents)
-    elif isinstance(test, cst.UnaryOperation):
-        _checked(scope, test.expression, values, contents)
-    elif isinstance(test, cst.Comparison):
+    if isinstance(test, ast.BoolOp):
+        for value in test.values:
+            _checked(scope, value, values, contents)
+    elif isinstance(test, ast.UnaryOp):
+        _checked(scope, test.operand, values, contents)
+    elif isinstance(test, ast.Compare):
         left = test.left
-        for comparison in test.comparisons:
-            if isinstance(comparison.operator, (cst.In, cst.NotIn)):
-                if isinstance(comparison.comparator, (cst.Name, cst.Attribute, cst.Subscript)):
-                    contents.add(code(scope, comparison.comparator))
+        for operator, comparator in zip(test.ops, test.comparators):
+            if isinstance(operator, (ast.In, ast.NotIn)):
+                if isinstance(comparator, (ast.Name, ast.Attribute, ast.Subscript)):
+                    contents.add(code(scope, comparator))
             else:
                 _subject(scope, left, values, contents)
-                _subject(scope, comparison.comparator, values, contents)
-            left = comparison.comparator
+                _subject(scope, comparator, values, contents)
+            left = comparator
     else:
         _subject(scope, test, values, contents)
 
 
-def _subject(scope: Scope, expr: cst.BaseExpression, values: set[str], contents: set[str]) -> None:
-    if isinstance(expr, (cst.Name, cst.Attribute, cst.Subscript)):
-        if not (isinstance(expr, cst.Name) and expr.value in ("None", "True", "False")):
-            values.add(code(scope, expr))
-        if isinstance(expr, cst.Subscript):
+def _subject(scope: Scope, expr: ast.expr, values: set[str], contents: set[str]) -> None:
+    if isinstance(expr, (ast.Name, ast.Attribute, ast.Subscript)):
+        values.add(code(scope, expr))
+        if isinstance(expr, ast.Subscript):
             contents.add(code(scope, expr.value))
-    elif isinstance(expr, cst.Call) and expr.args:
+    elif isinstance(expr, ast.Call) and (expr.args or expr.keywords):
         func = expr.func
-        if isinstance(func, cst.Attribute) and func.attr.value == "get":
+        if isinstance(func, ast.Attribute) and func.attr == "get":
             contents.add(code(scope, func.value))
-        elif isinstance(func, cst.Name) and func.value == "len":
-            contents.add(code(scope, expr.args[0].value))
+        elif isinstance(func, ast.Name) and func.id == "len" and expr.args:
+            contents.add(code(scope, expr.args[0]))
 
 
-def _guarded_by(scope: Scope, target: cst.BaseExpression, guards: tuple[_Guard, ...], rebinds: bool) -> bool:
+def _guarded_by(scope: Scope, target: ast.expr, guards: tuple[_Guard, ...], rebinds: bool) -> bool:
     """The innermost enclosing check of ``target`` ran without a lock.
 
     ``rebinds``: the act assigns ``target`` itself (acts on a value check); otherwise it stores
     into ``target`` or its container (acts on a contents check).
     """
     text = code(scope, target)
-    container = code(scope, target.value) if isinstance(target, cst.Subscript) else None
+    container = code(scope, target.value) if isinstance(target, ast.Subscript) else None
     for guard in reversed(guards):
         hit = (rebinds and text in guard.values) or text in guard.contents or container in guard.contents
         if hit:
@@ -401,30 +370,31 @@ def _guarded_by(scope: Scope, target: cst.BaseExpression, guards: tuple[_Guard, 
     return False
 
 
-def _reads_back(scope: Scope, target: cst.BaseExpression, value: cst.BaseExpression) -> bool:
+def _reads_back(scope: Scope, target: ast.expr, value: ast.expr) -> bool:
     """``x = x + 1``, ``o.a = o.a + [v]``, ``d[k] = d.get(k, 0) + 1``: the value reads the target."""
     target_text = code(scope, target)
-    container = code(scope, target.value) if isinstance(target, cst.Subscript) else None
-    for node in _walk(value):
-        if isinstance(target, cst.Name):
-            if isinstance(node, cst.Name) and node.value == target.value:
+    container = code(scope, target.value) if isinstance(target, ast.Subscript) else None
+    for node in walk(value):
+        if isinstance(target, ast.Name):
+            if isinstance(node, ast.Name) and node.id == target.id:
                 return True
             continue
         if isinstance(node, type(target)) and code(scope, node) == target_text:
             return True
-        if (container is not None and isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
-                and node.func.attr.value in ("get", "setdefault") and code(scope, node.func.value) == container):
+        if (container is not None and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("get", "setdefault") and code(scope, node.func.value) == container):
             return True
     return False
 
 
-def _index_text(scope: Scope, target: cst.Subscript) -> Optional[str]:
-    if len(target.slice) != 1 or not isinstance(target.slice[0].slice, cst.Index):
+def _index_text(scope: Scope, target: ast.Subscript) -> Optional[str]:
+    if isinstance(target.slice, (ast.Tuple, ast.Slice)):
         return None
-    return code(scope, target.slice[0].slice.value)
+    return code(scope, target.slice)
 
 
-def _del_targets(target: cst.BaseExpression) -> list[cst.BaseExpression]:
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return [e.value for e in target.elements]
-    return [target]
+def _del_targets(targets: Sequence[ast.expr]) -> list[ast.expr]:
+    found: list[ast.expr] = []
+    for target in targets:
+        found.extend(target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target])
+    return found

@@ -15,15 +15,15 @@ pickle only while a process is being spawned, never as a pool task argument.
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from enum import Enum
 from typing import Iterator, Optional, Union
 
-import libcst as cst
-
 from gillint.api import concurrency as kb
 from gillint.facts.bodies import body_facts
-from gillint.facts.dispatch import Dispatch, Executor, Pickling, classify, dispatches
+from gillint.facts.dispatch import Dispatch, Executor, Pickling, classify, dispatches, may_reach_workers
+from gillint.facts.start_methods import start_method_choice
 from gillint.project import (
     Binding,
     BindingKind,
@@ -37,6 +37,7 @@ from gillint.project import (
     TargetKind,
     Value,
 )
+from gillint.project.syntax import FOR_LOOPS, FUNCTIONS, positional
 
 #: Calls that return an open file object.
 OPEN_FILE_FACTORIES = frozenset({
@@ -60,7 +61,6 @@ LOGGING_HANDLERS = frozenset({
     "logging.Handler", "logging.StreamHandler", "logging.FileHandler", "logging.handlers.RotatingFileHandler",
     "logging.handlers.TimedRotatingFileHandler", "logging.handlers.WatchedFileHandler",
 })
-THREAD_LOCALS = frozenset({"threading.local", "_threading_local.local"})
 #: Pools themselves refuse to be pickled (``NotImplementedError``) or hold locks.
 POOLS = kb.PROCESS_POOLS | kb.THREAD_POOLS
 #: ``multiprocessing`` synchronisation objects: shared only by inheritance, at process creation.
@@ -81,7 +81,7 @@ _CALL_KINDS = {
     **{name: "sqlite3 connection" for name in DATABASE_CONNECTIONS},
     **{name: "csv reader or writer" for name in CSV_OBJECTS},
     **{name: "logging handler" for name in LOGGING_HANDLERS},
-    **{name: "thread-local data" for name in THREAD_LOCALS},
+    **{name: "thread-local data" for name in kb.THREAD_LOCAL_TYPES},
     **{name: "pool" for name in POOLS},
 }
 _WHY = {
@@ -121,17 +121,17 @@ class Sent:
     """A value a module sends to another process, and where to report it."""
 
     role: Role
-    expr: cst.BaseExpression
+    expr: ast.expr
     scope: Scope
     dispatch: Dispatch
     #: The project function whose parameter forwards ``expr`` to ``dispatch`` (helper following).
     via: Optional[FunctionInfo] = None
     parameter: Optional[str] = None
     #: Where to report when it is not ``expr``: the iterable name whose bound items are ``expr``.
-    at: Optional[cst.BaseExpression] = None
+    at: Optional[ast.expr] = None
 
     @property
-    def node(self) -> cst.BaseExpression:
+    def node(self) -> ast.expr:
         return self.at if self.at is not None else self.expr
 
 
@@ -175,6 +175,8 @@ def process_sends(project: Project, module: ModuleInfo) -> Iterator[Sent]:
         if _pickles(project, dispatch):
             yield from _dispatch_sends(project, dispatch)
     for site in module.calls:
+        if not may_reach_workers(project, project.qualified_name(site.node.func, site.scope)):
+            continue  # a function that cannot reach a process API forwards nothing to one
         for target in project.callable_targets(site.node.func, site.scope):
             function, offset = _called_function(project, target)
             if function is None:
@@ -189,7 +191,7 @@ def _pickles(project: Project, dispatch: Dispatch) -> bool:
     """A process dispatch whose payload is pickled under the start method its module may use."""
     if dispatch.executor is not Executor.PROCESS or dispatch.pickling is Pickling.NEVER:
         return False
-    return dispatch.pickling is Pickling.ALWAYS or not chooses_fork(project, dispatch.module)
+    return dispatch.pickling is Pickling.ALWAYS or "fork" not in start_method_choice(project, dispatch.module).named
 
 
 def _dispatch_sends(project: Project, dispatch: Dispatch) -> Iterator[Sent]:
@@ -207,66 +209,52 @@ def _dispatch_sends(project: Project, dispatch: Dispatch) -> Iterator[Sent]:
             yield Sent(Role.ITEM, item, item_scope, dispatch, at=at)
 
 
-def partial_parts(project: Project, expr: cst.BaseExpression, scope: Scope) -> tuple[cst.BaseExpression, ...]:
+def partial_parts(project: Project, expr: ast.expr, scope: Scope) -> tuple[ast.expr, ...]:
     """The wrapped function and bound arguments of a literal ``functools.partial(f, ...)`` call."""
-    if not isinstance(expr, cst.Call) or project.qualified_name(expr.func, scope) not in kb.PARTIAL:
+    if not isinstance(expr, ast.Call) or project.qualified_name(expr.func, scope) not in kb.PARTIAL:
         return ()
-    if not expr.args or expr.args[0].keyword is not None or expr.args[0].star:
+    if not expr.args or isinstance(expr.args[0], ast.Starred):
         return ()
-    return tuple(a.value for a in expr.args if not a.star)
+    return (*positional(expr), *(k.value for k in expr.keywords if k.arg is not None))
 
 
 def iterable_items(
-    project: Project, iterable: cst.BaseExpression, scope: Scope, depth: int = 0,
-) -> Iterator[tuple[cst.BaseExpression, Scope]]:
+    project: Project, iterable: ast.expr, scope: Scope, depth: int = 0,
+) -> Iterator[tuple[ast.expr, Scope]]:
     """Items a pool sends from ``iterable``, where they are written: literals and comprehensions,
     ``zip``/``enumerate``/``itertools.repeat`` of those, ``[x] * n``, and names bound to any of them
     in the same module. Items that are tuples give their elements (``starmap`` arguments)."""
     if depth > 3:
         return
-    items: list[cst.BaseExpression] = []
-    if isinstance(iterable, (cst.ListComp, cst.GeneratorExp, cst.SetComp)):
+    items: list[ast.expr] = []
+    if isinstance(iterable, (ast.ListComp, ast.GeneratorExp, ast.SetComp)):
         items.append(iterable.elt)
-    elif isinstance(iterable, (cst.List, cst.Tuple, cst.Set)):
-        items.extend(e.value for e in iterable.elements if not isinstance(e, cst.StarredElement))
-    elif isinstance(iterable, cst.BinaryOperation) and isinstance(iterable.operator, cst.Multiply):
+    elif isinstance(iterable, (ast.List, ast.Tuple, ast.Set)):
+        items.extend(e for e in iterable.elts if not isinstance(e, ast.Starred))
+    elif isinstance(iterable, ast.BinOp) and isinstance(iterable.op, ast.Mult):
         yield from iterable_items(project, iterable.left, scope, depth + 1)
-    elif isinstance(iterable, cst.Call):
+    elif isinstance(iterable, ast.Call):
         name = project.qualified_name(iterable.func, scope)
-        positional = [a.value for a in iterable.args if a.keyword is None and not a.star]
-        if name == "itertools.repeat" and positional:
-            items.append(positional[0])
+        given = positional(iterable)
+        if name == "itertools.repeat" and given:
+            items.append(given[0])
         elif name in ("builtins.zip", "builtins.enumerate", "builtins.list", "builtins.tuple", "builtins.set"):
-            for argument in positional:
-                yield from iterable_items(project, argument, scope, depth + 1)
-    elif isinstance(iterable, cst.Name):  # ``items = [open(p) for p in paths]`` earlier in the module
+            for element in given:
+                yield from iterable_items(project, element, scope, depth + 1)
+    elif isinstance(iterable, ast.Name):  # ``items = [open(p) for p in paths]`` earlier in the module
         for value in project.values(iterable, scope):
             if value.expr is not iterable and value.scope.module is scope.module:
                 yield from iterable_items(project, value.expr, value.scope, depth + 1)  # type: ignore[arg-type]
     for item in items:
-        if isinstance(item, (cst.Tuple, cst.List)):
-            yield from ((e.value, scope) for e in item.elements if not isinstance(e, cst.StarredElement))
+        if isinstance(item, (ast.Tuple, ast.List)):
+            yield from ((e, scope) for e in item.elts if not isinstance(e, ast.Starred))
         else:
             yield item, scope
 
 
-def _outside(node: cst.CSTNode, container: cst.CSTNode) -> bool:
+def _outside(node: ast.AST, container: ast.AST) -> bool:
     """``node`` is not written inside ``container`` (found by following a name)."""
-    finder = _NodeFinder(node)
-    container.visit(finder)
-    return not finder.found
-
-
-class _NodeFinder(cst.CSTVisitor):
-    def __init__(self, node: cst.CSTNode) -> None:
-        super().__init__()
-        self.node = node
-        self.found = False
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if node is self.node:
-            self.found = True
-        return not self.found
+    return all(inner is not node for inner in ast.walk(container))
 
 
 def forwarded_parameters(project: Project, function: FunctionInfo) -> list[tuple[str, Sent]]:
@@ -275,8 +263,7 @@ def forwarded_parameters(project: Project, function: FunctionInfo) -> list[tuple
     Only the calls that can see the parameter are classified: the function's own body, its nested
     functions, and, for ``__init__`` (``self.fn = fn``), every method of its class.
     """
-    source = function.module.source.lower()
-    if not any(marker in source for marker in _DISPATCH_MARKERS):
+    if not _mentions_dispatch(project, function.module):
         return []  # cheap: no pool or process in sight
 
     def compute() -> list[tuple[str, Sent]]:
@@ -299,6 +286,14 @@ def forwarded_parameters(project: Project, function: FunctionInfo) -> list[tuple
 _DISPATCH_MARKERS = ("pool", "executor", "process")
 
 
+def _mentions_dispatch(project: Project, module: ModuleInfo) -> bool:
+    def compute() -> bool:
+        source = module.source.lower()
+        return any(marker in source for marker in _DISPATCH_MARKERS)
+
+    return project.memo("mentions-dispatch", module.tree, compute, True)
+
+
 def _calls_seeing(function: FunctionInfo) -> Iterator[CallSite]:
     owners = [function]
     if function.owner is not None and function.name == "__init__":
@@ -309,7 +304,7 @@ def _calls_seeing(function: FunctionInfo) -> Iterator[CallSite]:
             yield from candidate.calls
 
 
-def _parameter_of(project: Project, expr: cst.BaseExpression, scope: Scope, function: FunctionInfo) -> Optional[str]:
+def _parameter_of(project: Project, expr: ast.expr, scope: Scope, function: FunctionInfo) -> Optional[str]:
     """The parameter of ``function`` that ``expr`` (a name, or ``self.attr`` set from it) holds."""
     values = project.values(expr, scope)
     if len(values) != 1:
@@ -336,48 +331,31 @@ def _called_function(project: Project, target: CallableTarget) -> tuple[Optional
 
 
 def _decorated(function: FunctionInfo, name: str) -> bool:
-    return any(isinstance(d.decorator, cst.Name) and d.decorator.value == name for d in function.node.decorators)
+    return any(isinstance(d, ast.Name) and d.id == name for d in function.node.decorator_list)
 
 
-def _argument_for(call: cst.Call, function: FunctionInfo, parameter: str, offset: int) -> Optional[cst.BaseExpression]:
-    params = function.node.params
-    positional = [p.name.value for p in (*params.posonly_params, *params.params)][offset:]
-    index = positional.index(parameter) if parameter in positional else None
-    for position, arg in enumerate(call.args):
-        if arg.star:
+def _argument_for(call: ast.Call, function: FunctionInfo, parameter: str, offset: int) -> Optional[ast.expr]:
+    """The argument ``call`` gives for ``parameter`` (None once ``*args``/``**kwargs`` make it unknowable)."""
+    args = function.node.args
+    names = [p.arg for p in (*args.posonlyargs, *args.args)][offset:]
+    index = names.index(parameter) if parameter in names else None
+    for position, given in enumerate(call.args):
+        if isinstance(given, ast.Starred):
             return None
-        if arg.keyword is not None:
-            if arg.keyword.value == parameter:
-                return arg.value
-        elif position == index:
-            return arg.value
+        if position == index:
+            return given
+    for keyword in call.keywords:
+        if keyword.arg is None:
+            return None
+        if keyword.arg == parameter:
+            return keyword.value
     return None
-
-
-# -- start method --------------------------------------------------------------------------------
-
-
-def chooses_fork(project: Project, module: ModuleInfo) -> bool:
-    """The module explicitly picks fork: ``set_start_method("fork")`` or ``get_context("fork")``."""
-    def compute() -> bool:
-        for site in module.calls:
-            if project.qualified_name(site.node.func, site.scope) not in kb.START_METHOD_SETTERS:
-                continue
-            for arg in site.node.args:
-                if arg.keyword is None or arg.keyword.value == "method":
-                    value = arg.value
-                    if isinstance(value, cst.SimpleString) and value.evaluated_value == "fork":
-                        return True
-                    break
-        return False
-
-    return project.memo("chooses-fork", module.tree, compute, False)
 
 
 # -- callables -------------------------------------------------------------------------------------
 
 
-def callable_problem(project: Project, expr: cst.BaseExpression, scope: Scope) -> Optional[Problem]:
+def callable_problem(project: Project, expr: ast.expr, scope: Scope) -> Optional[Problem]:
     """Why the callable ``expr`` cannot be pickled by reference, or None (picklable or unknown)."""
     problem = _local_instance(project, expr, scope) or _picked_from_literal(project, expr, scope)
     if problem is not None:
@@ -397,23 +375,23 @@ def callable_problem(project: Project, expr: cst.BaseExpression, scope: Scope) -
     return None
 
 
-def _picked_from_literal(project: Project, expr: cst.BaseExpression, scope: Scope) -> Optional[Problem]:
+def _picked_from_literal(project: Project, expr: ast.expr, scope: Scope) -> Optional[Problem]:
     """``handlers[kind]`` or ``for fn in (a, b):`` over a literal whose every element is unpicklable."""
     containers: list[Value] = []
-    if isinstance(expr, cst.Subscript):
+    if isinstance(expr, ast.Subscript):
         containers = project.values(expr.value, scope)
-    elif isinstance(expr, cst.Name):
+    elif isinstance(expr, ast.Name):
         binding = _latest_binding(expr, scope)
         if binding is not None and binding.kind is BindingKind.LOOP and binding.value is not None \
-                and isinstance(binding.node, cst.For) and isinstance(binding.node.target, cst.Name):
+                and isinstance(binding.node, FOR_LOOPS) and isinstance(binding.node.target, ast.Name):
             containers = project.values(binding.value, binding.evaluated_in or binding.scope)
     problems = []
     for container in containers:
         literal = container.expr
-        if isinstance(literal, cst.Dict):
-            elements = [e.value for e in literal.elements if isinstance(e, cst.DictElement)]
-        elif isinstance(literal, (cst.List, cst.Tuple)):
-            elements = [e.value for e in literal.elements if not isinstance(e, cst.StarredElement)]
+        if isinstance(literal, ast.Dict):
+            elements = [v for k, v in zip(literal.keys, literal.values) if k is not None]
+        elif isinstance(literal, (ast.List, ast.Tuple)):
+            elements = [e for e in literal.elts if not isinstance(e, ast.Starred)]
         else:
             return None
         problems += [callable_problem(project, element, container.scope) for element in elements]
@@ -435,27 +413,28 @@ def module_variable(project: Project, dotted: str) -> Optional[Value]:
     return Value(value, module.scope) if value is not None else None
 
 
-def _local_instance(project: Project, expr: cst.BaseExpression, scope: Scope) -> Optional[Problem]:
+def _local_instance(project: Project, expr: ast.expr, scope: Scope) -> Optional[Problem]:
     """An instance of a class defined inside a function, or ``instance.method`` of one."""
-    receiver = expr.value if isinstance(expr, cst.Attribute) else expr
+    receiver = expr.value if isinstance(expr, ast.Attribute) else expr
     for value in project.values(receiver, scope):
-        if not isinstance(value.expr, cst.Call):
+        if not isinstance(value.expr, ast.Call):
             continue
         cls = project.resolve_definition(value.expr.func, value.scope)
         if not isinstance(cls, ClassInfo) or not cls.is_local:
             continue
-        if not isinstance(expr, cst.Attribute):
+        if not isinstance(expr, ast.Attribute):
             return Problem("local class instance", f"an instance of '{cls.qualname}', a class defined inside a "
                            "function, cannot be pickled")
-        method = project.find_method(cls, expr.attr.value)
+        method = project.find_method(cls, expr.attr)
         if method is not None:
             return Problem("local class method", f"'{method.qualname}' is a method of a class defined inside "
                            "a function, which cannot be pickled by reference", method)
     return None
 
 
-def _inside(node: cst.CSTNode, container: cst.CSTNode) -> bool:
-    return node is container or (isinstance(container, cst.Call) and any(a.value is node for a in container.args))
+def _inside(node: ast.AST, container: ast.AST) -> bool:
+    return node is container or (isinstance(container, ast.Call) and any(
+        a is node for a in (*container.args, *(k.value for k in container.keywords))))
 
 
 def _target_problem(project: Project, target: CallableTarget) -> Optional[Problem]:
@@ -469,7 +448,7 @@ def _target_problem(project: Project, target: CallableTarget) -> Optional[Proble
     if target.kind is TargetKind.CLASS and target.cls is not None and target.cls.is_local:
         return Problem("local class", f"class '{target.cls.qualname}' is defined inside a function and cannot "
                        "be pickled by reference")
-    if target.kind is TargetKind.UNKNOWN and isinstance(target.expr, cst.Call):
+    if target.kind is TargetKind.UNKNOWN and isinstance(target.expr, ast.Call):
         return _factory_problem(project, target.expr, target.scope)
     if target.kind is TargetKind.EXTERNAL and target.qualname and ".<locals>." in target.qualname:
         # ``Local.helper``: a static method or attribute of a class defined inside a function
@@ -489,14 +468,14 @@ def _target_problem(project: Project, target: CallableTarget) -> Optional[Proble
                    "reference", function)
 
 
-def _factory_problem(project: Project, call: cst.Call, scope: Scope) -> Optional[Problem]:
+def _factory_problem(project: Project, call: ast.Call, scope: Scope) -> Optional[Problem]:
     """``make_worker(3)`` where the project function returns a local function or a lambda."""
     for target in project.callable_targets(call.func, scope):
         if target.kind is not TargetKind.FUNCTION or target.function is None:
             continue
         factory = target.function
         returned = returned_local(project, factory)
-        if isinstance(returned, cst.Lambda):
+        if isinstance(returned, ast.Lambda):
             return Problem("lambda", f"'{factory.qualname}()' returns a lambda, which cannot be pickled by reference")
         if returned is not None:
             kind = "closure" if is_closure(returned) else "local function"
@@ -507,16 +486,16 @@ def _factory_problem(project: Project, call: cst.Call, scope: Scope) -> Optional
 
 def _decorator_problem(project: Project, function: FunctionInfo) -> Optional[Problem]:
     """A def whose outermost project decorator replaces it with a local wrapper lacking ``functools.wraps``."""
-    if not function.node.decorators:
+    if not function.node.decorator_list:
         return None
-    decorator = function.node.decorators[0].decorator
+    decorator = function.node.decorator_list[0]
     scope = function.defining_scope
-    factory = decorator.func if isinstance(decorator, cst.Call) else decorator
+    factory = decorator.func if isinstance(decorator, ast.Call) else decorator
     for target in project.callable_targets(factory, scope):
         if target.kind is not TargetKind.FUNCTION or target.function is None:
             continue
         wrapper = returned_local(project, target.function)
-        if isinstance(decorator, cst.Call) and isinstance(wrapper, FunctionInfo):
+        if isinstance(decorator, ast.Call) and isinstance(wrapper, FunctionInfo):
             wrapper = returned_local(project, wrapper)  # ``@retry(3)``: the factory returns the decorator
         if isinstance(wrapper, FunctionInfo) and not _copies_qualname(project, wrapper):
             return Problem("closure", f"its decorator replaces '{function.qualname}' with '{wrapper.qualname}', "
@@ -527,8 +506,8 @@ def _decorator_problem(project: Project, function: FunctionInfo) -> Optional[Pro
 
 def _copies_qualname(project: Project, wrapper: FunctionInfo) -> bool:
     """``@functools.wraps(f)``, ``update_wrapper`` or a ``__qualname__`` assignment keeps pickling by name."""
-    for decorator in wrapper.node.decorators:
-        expr = decorator.decorator.func if isinstance(decorator.decorator, cst.Call) else decorator.decorator
+    for decorator in wrapper.node.decorator_list:
+        expr = decorator.func if isinstance(decorator, ast.Call) else decorator
         if project.qualified_name(expr, wrapper.defining_scope) in WRAPS:
             return True
     enclosing = wrapper.defining_scope.function_scope
@@ -536,16 +515,16 @@ def _copies_qualname(project: Project, wrapper: FunctionInfo) -> bool:
     return "update_wrapper" in source or "__qualname__" in source
 
 
-def returned_local(project: Project, function: FunctionInfo) -> Union[FunctionInfo, cst.Lambda, None]:
+def returned_local(project: Project, function: FunctionInfo) -> Union[FunctionInfo, ast.Lambda, None]:
     """What ``function`` returns when every ``return`` gives a lambda or a def local to it."""
-    def compute() -> Union[FunctionInfo, cst.Lambda, None]:
-        found: Union[FunctionInfo, cst.Lambda, None] = None
+    def compute() -> Union[FunctionInfo, ast.Lambda, None]:
+        found: Union[FunctionInfo, ast.Lambda, None] = None
         for returned in body_facts(project, function).returns:
-            if isinstance(returned, cst.Lambda):
+            if isinstance(returned, ast.Lambda):
                 found = found or returned
                 continue
-            values = project.values(returned, function.scope) if isinstance(returned, cst.Name) else []
-            local = [function.module.function_for(v.expr) for v in values if isinstance(v.expr, cst.FunctionDef)]
+            values = project.values(returned, function.scope) if isinstance(returned, ast.Name) else []
+            local = [function.module.function_for(v.expr) for v in values if isinstance(v.expr, FUNCTIONS)]
             if not values or len(local) != len(values) or any(f is None or not f.is_local for f in local):
                 return None
             found = found or local[0]
@@ -561,7 +540,8 @@ def _article(kind: str) -> str:
 def is_closure(function: FunctionInfo) -> bool:
     """The local function reads a name bound by an enclosing function."""
     enclosing = function.defining_scope
-    names = {node.value for node in _names(function.node.body)}
+    names = {node.id for statement in function.node.body for node in ast.walk(statement)
+             if isinstance(node, ast.Name)}
     for name in names:
         for binding in function.scope.lookup(name):
             if binding.scope is not function.scope and enclosing.is_within(binding.scope) \
@@ -570,34 +550,15 @@ def is_closure(function: FunctionInfo) -> bool:
     return False
 
 
-def _names(node: cst.CSTNode) -> Iterator[cst.Name]:
-    collector = _NameCollector()
-    node.visit(collector)
-    return iter(collector.names)
-
-
-class _NameCollector(cst.CSTVisitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: list[cst.Name] = []
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.names.append(node)
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)
-        return False
-
-
 # -- arguments -------------------------------------------------------------------------------------
 
 
-def argument_problem(project: Project, expr: cst.BaseExpression, scope: Scope, dispatch: Dispatch) -> Optional[Problem]:
+def argument_problem(project: Project, expr: ast.expr, scope: Scope, dispatch: Dispatch) -> Optional[Problem]:
     """Why the argument ``expr`` sent by ``dispatch`` cannot be pickled, or None."""
     for value in _latest_values(project, expr, scope):
         value = _imported(project, value) or value  # ``from settings import LOCK``, ``settings.LOCK``
         problem = _value_problem(project, value.expr, value.scope, dispatch)
-        if problem is None and isinstance(value.expr, (cst.Lambda, cst.FunctionDef)):
+        if problem is None and isinstance(value.expr, (ast.Lambda, *FUNCTIONS)):
             problem = callable_problem(project, expr, scope)
         if problem is not None:
             return problem.bound(value, scope) if value.expr is not expr else problem
@@ -608,30 +569,30 @@ def _imported(project: Project, value: Value) -> Optional[Value]:
     binding = value.binding
     if binding is not None and binding.kind is BindingKind.IMPORT and binding.imported:
         return module_variable(project, binding.imported)
-    if binding is None and isinstance(value.expr, cst.Attribute):
+    if binding is None and isinstance(value.expr, ast.Attribute):
         dotted = project.qualified_name(value.expr, value.scope)
         return module_variable(project, dotted) if dotted else None
     return None
 
 
-def _latest_values(project: Project, expr: cst.BaseExpression, scope: Scope) -> list[Value]:
+def _latest_values(project: Project, expr: ast.expr, scope: Scope) -> list[Value]:
     """``project.values``, but of a name rebound in one scope only the binding last written before the use.
 
     ``data = open(p)`` then ``data = data.read()``: what is sent is the text, not the file.
     """
-    bindings = scope.lookup(expr.value) if isinstance(expr, cst.Name) else []
+    bindings = scope.lookup(expr.id) if isinstance(expr, ast.Name) else []
     if len(bindings) < 2 or any(b.scope is not bindings[0].scope for b in bindings):
         return project.values(expr, scope)
-    latest = _latest_binding(expr, scope)  # type: ignore[arg-type]
+    latest = _latest_binding(expr, scope) if isinstance(expr, ast.Name) else None
     if latest is None or latest.kind not in (BindingKind.ASSIGN, BindingKind.WITH) or latest.value is None \
             or latest.partial:
         return []
     return project.values(latest.value, latest.evaluated_in or latest.scope)
 
 
-def _latest_binding(expr: cst.Name, scope: Scope) -> Optional[Binding]:
+def _latest_binding(expr: ast.Name, scope: Scope) -> Optional[Binding]:
     """The binding of ``expr`` written last before it is read, when all its bindings share one scope."""
-    bindings = scope.lookup(expr.value)
+    bindings = scope.lookup(expr.id)
     if len(bindings) == 1:
         return bindings[0]
     module = scope.module
@@ -642,12 +603,12 @@ def _latest_binding(expr: cst.Name, scope: Scope) -> Optional[Binding]:
     return max(before, key=lambda b: module.line_of(b.node)) if before else None
 
 
-def _value_problem(project: Project, node: cst.CSTNode, scope: Scope, dispatch: Dispatch) -> Optional[Problem]:
-    if isinstance(node, cst.GeneratorExp):
+def _value_problem(project: Project, node: ast.AST, scope: Scope, dispatch: Dispatch) -> Optional[Problem]:
+    if isinstance(node, ast.GeneratorExp):
         return Problem("generator", _WHY["generator"])
-    if isinstance(node, cst.Attribute) and project.qualified_name(node, scope) in STANDARD_STREAMS:
+    if isinstance(node, ast.Attribute) and project.qualified_name(node, scope) in STANDARD_STREAMS:
         return Problem("open file", "a standard stream is an open file object and cannot be pickled")
-    if not isinstance(node, cst.Call):
+    if not isinstance(node, ast.Call):
         return None
     local = _local_instance(project, node, scope) or _factory_problem(project, node, scope)
     if local is not None:
@@ -660,7 +621,7 @@ def _value_problem(project: Project, node: cst.CSTNode, scope: Scope, dispatch: 
     return Problem(kind, _WHY[kind])
 
 
-def _call_kind(project: Project, call: cst.Call, scope: Scope) -> Optional[str]:
+def _call_kind(project: Project, call: ast.Call, scope: Scope) -> Optional[str]:
     name = project.qualified_name(call.func, scope)
     if name in _CALL_KINDS:
         return _CALL_KINDS[name]
@@ -670,11 +631,11 @@ def _call_kind(project: Project, call: cst.Call, scope: Scope) -> Optional[str]:
         return INHERIT_ONLY[constructed]
     if constructed in POOLS:
         return "pool"
-    if isinstance(call.func, cst.Attribute) and call.func.attr.value in ("open", "cursor"):
+    if isinstance(call.func, ast.Attribute) and call.func.attr in ("open", "cursor"):
         receiver = project.instance_types(call.func.value, scope)
-        if call.func.attr.value == "open" and kb.family(receiver, PATH_CLASSES):
+        if call.func.attr == "open" and kb.family(receiver, PATH_CLASSES):
             return "open file"
-        if call.func.attr.value == "cursor" and kb.family(receiver, DATABASE_CONNECTIONS):
+        if call.func.attr == "cursor" and kb.family(receiver, DATABASE_CONNECTIONS):
             return "sqlite3 cursor"
     for target in project.callable_targets(call.func, scope):
         function = target.function

@@ -16,13 +16,12 @@ parameters given the same object at every dispatch (``args=(stats,)`` in a loop)
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, replace
 from typing import Optional
 
-import libcst as cst
-
+from gillint.api.concurrency import THREAD_LOCAL_TYPES
 from gillint.facts.dispatch import Dispatch, Executor, dispatches
-from gillint.facts.dispatch import _argument as call_argument
 from gillint.facts.locks import function_facts
 from gillint.project import (
     BindingKind,
@@ -35,10 +34,14 @@ from gillint.project import (
     Scope,
     TargetKind,
     enclosing_function,
+    syntax,
 )
+from gillint.project.syntax import FOR_LOOPS, LOOPS, terminal_name
 
 #: How many calls deep threaded code is followed from the dispatched function.
 MAX_CALL_DEPTH = 5
+#: Method calls after which the thread that started work no longer runs beside it.
+_WAITS_FOR_THREADS = ("join", "result", "shutdown")
 
 
 @dataclass(frozen=True)
@@ -119,13 +122,23 @@ def run_together(first: Dispatch, second: Dispatch) -> bool:
 
 def _exclusive_branches(first: CallSite, second: CallSite) -> bool:
     """``if x: Thread(target=f) else: pool.submit(f)``: only one of the two runs."""
-    following = {id(node): first.ancestors[i + 1] for i, node in enumerate(first.ancestors[:-1])
-                 if isinstance(node, (cst.If, cst.Try))}
-    for index, node in enumerate(second.ancestors[:-1]):
-        branch = following.get(id(node))
-        if branch is not None and branch is not second.ancestors[index + 1] and isinstance(node, cst.If):
-            return True
-    return False
+    branches = _if_branches(first)
+    return any(branches.get(id(node), branch) != branch for node, branch in _if_branches_list(second))
+
+
+def _if_branches(site: CallSite) -> dict[int, str]:
+    return {id(node): branch for node, branch in _if_branches_list(site)}
+
+
+def _if_branches_list(site: CallSite) -> list[tuple[ast.If, str]]:
+    """Each enclosing ``if`` of the call, with the part of it the call is in (``body``, ``orelse``, ``test``)."""
+    chain = (*site.ancestors, site.node)
+    found = []
+    for node, child in zip(chain, chain[1:]):
+        if isinstance(node, ast.If):
+            branch = "body" if child in node.body else "orelse" if child in node.orelse else "test"
+            found.append((node, branch))
+    return found
 
 
 def _joins_between(site: CallSite, start: int, end: int) -> bool:
@@ -133,7 +146,7 @@ def _joins_between(site: CallSite, start: int, end: int) -> bool:
     own = site.scope.function_scope
     for call in _calls_in_scope(site):
         func = call.node.func
-        if (isinstance(func, cst.Attribute) and func.attr.value in ("join", "result", "shutdown")
+        if (isinstance(func, ast.Attribute) and func.attr in _WAITS_FOR_THREADS
                 and call.scope.function_scope is own and start < module.line_of(call.node) < end):
             return True
     return False
@@ -151,12 +164,11 @@ def concurrent_window(dispatch: Dispatch) -> Optional[tuple[FunctionInfo, int, i
         return None
     module = site.module
     start = module.line_of(site.node)
-    end = module.position(dispatcher.node).end.line + 1
+    end = module.end_line_of(dispatcher.node) + 1
     for call in dispatcher.calls:
         func = call.node.func
         line = module.line_of(call.node)
-        if (isinstance(func, cst.Attribute) and func.attr.value in ("join", "result", "shutdown")
-                and start < line < end):
+        if isinstance(func, ast.Attribute) and func.attr in _WAITS_FOR_THREADS and start < line < end:
             end = line
     return dispatcher, start, end
 
@@ -168,7 +180,7 @@ def _calls_in_scope(site: CallSite) -> list[CallSite]:
 
 def _roots(project: Project, dispatch: Dispatch) -> list[ThreadedFunction]:
     several = dispatch.concurrent or _also_run_by_dispatcher(project, dispatch)
-    workers = _workers(project, dispatch) if several else None
+    workers = dispatch.workers(project) if several else None
     if workers == 1:  # range(1), max_workers=1: one thread runs every task in turn
         several, workers = False, None
     roots = []
@@ -196,9 +208,9 @@ def _dispatched_functions(project: Project, dispatch: Dispatch) -> list[Callable
             target = target.inner
         if target.kind is TargetKind.PARAMETER and target.qualname:
             found.extend(_passed_functions(project, dispatch, target.qualname))
-        elif target.kind is TargetKind.LAMBDA and isinstance(target.expr, cst.Lambda):
+        elif target.kind is TargetKind.LAMBDA and isinstance(target.expr, ast.Lambda):
             body = target.expr.body  # ``target=lambda: work(n)`` runs ``work``
-            if isinstance(body, cst.Call):
+            if isinstance(body, ast.Call):
                 found.extend(t for t in project.callable_targets(body.func, target.scope)
                              if t.kind is TargetKind.FUNCTION and t.function is not None)
         elif target.kind is TargetKind.FUNCTION and target.function is not None:
@@ -214,16 +226,15 @@ def _passed_functions(project: Project, dispatch: Dispatch, parameter: str) -> l
     found = []
     for call in dispatch.module.calls:
         func = call.node.func
-        name = func.attr if isinstance(func, cst.Attribute) else func
-        if not isinstance(name, cst.Name) or name.value != dispatcher.name:
+        if not isinstance(func, (ast.Name, ast.Attribute)) or terminal_name(func) != dispatcher.name:
             continue
         if not any(t.function is dispatcher for t in project.callable_targets(func, call.scope)):
             continue
-        index = position - 1 if dispatcher.owner is not None and isinstance(func, cst.Attribute) else position
-        argument = call_argument(call.node, parameter, index)
-        if argument is None:
+        index = position - 1 if dispatcher.owner is not None and isinstance(func, ast.Attribute) else position
+        given = syntax.argument(call.node, parameter, index)
+        if given is None:
             continue
-        for target in project.callable_targets(argument, call.scope):
+        for target in project.callable_targets(given, call.scope):
             if target.kind is TargetKind.PARTIAL and target.inner is not None:
                 target = target.inner
             if target.kind is TargetKind.FUNCTION and target.function is not None:
@@ -273,18 +284,18 @@ def _callees(project: Project, caller: ThreadedFunction) -> list[ThreadedFunctio
 def _shared_argument_method(project: Project, caller: ThreadedFunction, site: CallSite) -> list[CallableTarget]:
     """``counter.increment()`` where ``counter`` is the ``Counter()`` the dispatch passes to every thread."""
     func = site.node.func
-    if (caller.function is not caller.root or not isinstance(func, cst.Attribute)
-            or not isinstance(func.value, cst.Name) or func.value.value not in caller.shared_parameters):
+    if (caller.function is not caller.root or not isinstance(func, ast.Attribute)
+            or not isinstance(func.value, ast.Name) or func.value.id not in caller.shared_parameters):
         return []
     dispatch = caller.dispatch
-    bound = isinstance(dispatch.callable, cst.Attribute) and caller.root.owner is not None
+    bound = isinstance(dispatch.callable, ast.Attribute) and caller.root.owner is not None
     found = []
     for name, argument in zip(_sent_parameters(dispatch, caller.root, bound), dispatch.arguments):
-        if name != func.value.value:
+        if name != func.value.id:
             continue
         for type_name in project.instance_types(argument, dispatch.site.scope):
             cls = project.definition(type_name) if type_name else None
-            method = project.find_method(cls, func.attr.value) if isinstance(cls, ClassInfo) else None
+            method = project.find_method(cls, func.attr) if isinstance(cls, ClassInfo) else None
             if method is not None:
                 found.append(CallableTarget(TargetKind.FUNCTION, func, site.scope, function=method, bound=True))
     return found
@@ -292,7 +303,7 @@ def _shared_argument_method(project: Project, caller: ThreadedFunction, site: Ca
 
 def _called_on_self(project: Project, site: CallSite, caller: FunctionInfo) -> bool:
     func = site.node.func
-    return isinstance(func, cst.Attribute) and project.self_class(func.value, site.scope) is caller.owner
+    return isinstance(func, ast.Attribute) and project.self_class(func.value, site.scope) is caller.owner
 
 
 def _called_on_shared_object(caller: ThreadedFunction, site: CallSite) -> bool:
@@ -302,19 +313,19 @@ def _called_on_shared_object(caller: ThreadedFunction, site: CallSite) -> bool:
     created by the function that starts the threads (a closure variable).
     """
     func = site.node.func
-    if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Name):
+    if not isinstance(func, ast.Attribute) or not isinstance(func.value, ast.Name):
         return False
-    name = func.value.value
+    name = func.value.id
     bindings = site.scope.lookup(name)
     if not bindings:
         return False
-    if all(b.scope.kind.value == "module" and b.kind is BindingKind.ASSIGN and isinstance(b.value, cst.Call)
+    if all(b.scope.kind.value == "module" and b.kind is BindingKind.ASSIGN and isinstance(b.value, ast.Call)
            for b in bindings):
         return True
     if bindings[0].scope is caller.function.scope:
         return name in caller.shared_parameters and all(b.kind is BindingKind.PARAMETER for b in bindings)
     return _owned_by_dispatcher(caller, name) and all(
-        b.kind is BindingKind.ASSIGN and isinstance(b.value, cst.Call) for b in bindings)
+        b.kind is BindingKind.ASSIGN and isinstance(b.value, ast.Call) for b in bindings)
 
 
 def _also_run_by_dispatcher(project: Project, dispatch: Dispatch) -> bool:
@@ -331,46 +342,12 @@ def _also_run_by_dispatcher(project: Project, dispatch: Dispatch) -> bool:
         if line <= start or call.scope.function_scope is not site.scope.function_scope:
             continue
         func = call.node.func
-        if isinstance(func, cst.Attribute) and func.attr.value in ("join", "result", "shutdown"):
+        if isinstance(func, ast.Attribute) and func.attr in _WAITS_FOR_THREADS:
             return False
         if any(t.function is not None and id(t.function.node) in targets
                for t in project.callable_targets(func, call.scope)):
             return True
     return False
-
-
-def _workers(project: Project, dispatch: Dispatch) -> Optional[int]:
-    """``for _ in range(4)`` around the dispatch, or a pool's literal ``max_workers``."""
-    for node in reversed(dispatch.site.ancestors):
-        if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
-            break
-        if isinstance(node, cst.For):
-            return _range_count(node.iter)
-        if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
-            return _range_count(node.for_in.iter) if node.for_in.inner_for_in is None else None
-    func = dispatch.site.node.func
-    if isinstance(func, cst.Attribute):
-        for value in project.values(func.value, dispatch.site.scope):
-            if isinstance(value.expr, cst.Call):
-                return _literal_workers(value.expr)
-    return None
-
-
-def _range_count(iterable: cst.BaseExpression) -> Optional[int]:
-    if (isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name) and iterable.func.value == "range"
-            and len(iterable.args) == 1 and isinstance(iterable.args[0].value, cst.Integer)):
-        return int(iterable.args[0].value.evaluated_value)
-    return None
-
-
-def _literal_workers(constructor: cst.Call) -> Optional[int]:
-    for index, arg in enumerate(constructor.args):
-        keyword = arg.keyword.value if arg.keyword is not None else None
-        if keyword in ("max_workers", "processes") or (keyword is None and index == 0):
-            if isinstance(arg.value, cst.Integer):
-                return int(arg.value.evaluated_value)
-            return None
-    return None
 
 
 def _sent_parameters(dispatch: Dispatch, function: FunctionInfo, bound: bool) -> list[str]:
@@ -389,30 +366,30 @@ def _distinct_parameters(dispatch: Dispatch, names: list[str]) -> frozenset[str]
     distinct = set()
     scope = dispatch.site.scope
     for name, argument in zip(names, dispatch.arguments):
-        if not isinstance(argument, cst.Name):
+        if not isinstance(argument, ast.Name):
             continue
-        bindings = scope.lookup(argument.value)
-        if bindings and all(_binds_index(b.node, argument.value) for b in bindings):
+        bindings = scope.lookup(argument.id)
+        if bindings and all(_binds_index(b.node, argument.id) for b in bindings):
             distinct.add(name)
     return frozenset(distinct)
 
 
-def _is_index_iterable(expr: cst.BaseExpression) -> bool:
-    return isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "range"
+def _is_index_iterable(expr: ast.expr) -> bool:
+    return isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "range"
 
 
-def _binds_index(node: cst.CSTNode, name: str) -> bool:
+def _binds_index(node: ast.AST, name: str) -> bool:
     """``for name in range(...)`` or ``for name, _ in enumerate(...)``."""
-    if not isinstance(node, (cst.For, cst.CompFor)):
+    if not isinstance(node, (*FOR_LOOPS, ast.comprehension)):
         return False
-    if isinstance(node.target, cst.Name):
-        return node.target.value == name and _is_index_iterable(node.iter)
+    if isinstance(node.target, ast.Name):
+        return node.target.id == name and _is_index_iterable(node.iter)
     iterable = node.iter
-    if (isinstance(node.target, cst.Tuple) and node.target.elements
-            and isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name)
-            and iterable.func.value == "enumerate"):
-        first = node.target.elements[0].value
-        return isinstance(first, cst.Name) and first.value == name
+    if (isinstance(node.target, ast.Tuple) and node.target.elts
+            and isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name)
+            and iterable.func.id == "enumerate"):
+        first = node.target.elts[0]
+        return isinstance(first, ast.Name) and first.id == name
     return False
 
 
@@ -420,12 +397,12 @@ def _shared_parameters(dispatch: Dispatch, names: list[str]) -> frozenset[str]:
     """Parameters given the same object by every thread: a name bound outside the dispatch loop."""
     shared = set()
     site = dispatch.site
-    loops = [n for n in site.ancestors if isinstance(n, (cst.For, cst.CompFor, cst.While))]
-    loop_lines = [(site.module.position(n).start.line, site.module.position(n).end.line) for n in loops]
+    loops = [n for n in site.ancestors if isinstance(n, (*LOOPS, ast.comprehension))]
+    loop_lines = [(site.module.line_of(n), site.module.end_line_of(n)) for n in loops]
     for name, argument in zip(names, dispatch.arguments):
-        if not isinstance(argument, cst.Name):
+        if not isinstance(argument, ast.Name):
             continue
-        bindings = site.scope.lookup(argument.value)
+        bindings = site.scope.lookup(argument.id)
         if not bindings or any(b.kind in (BindingKind.LOOP, BindingKind.PARAMETER, BindingKind.IMPORT)
                                or not _creates_object(b.value) for b in bindings):
             continue
@@ -436,18 +413,16 @@ def _shared_parameters(dispatch: Dispatch, names: list[str]) -> frozenset[str]:
     return frozenset(shared)
 
 
-def _creates_object(value: Optional[cst.BaseExpression]) -> bool:
+def _creates_object(value: Optional[ast.expr]) -> bool:
     """A mutable container or object: ``{}``, ``[]``, ``Counter()``, ``Stats()``."""
-    return isinstance(value, (cst.Dict, cst.List, cst.Set, cst.Call, cst.DictComp, cst.ListComp, cst.SetComp))
+    return isinstance(value, (ast.Dict, ast.List, ast.Set, ast.Call, ast.DictComp, ast.ListComp, ast.SetComp))
 
 
 #: Keys that name the running thread: ``stats[threading.get_ident()] += 1`` touches its own slot.
 _THREAD_IDENTITY = ("get_ident(", "get_native_id(", "current_thread(")
-#: Objects whose attributes are per-thread.
-THREAD_LOCAL_TYPES = frozenset({"threading.local", "_threading_local.local"})
 
 
-def shared_state(project: Project, threaded: ThreadedFunction, target: cst.BaseExpression) -> Optional[str]:
+def shared_state(project: Project, threaded: ThreadedFunction, target: ast.expr) -> Optional[str]:
     """Describe what ``target`` (written in ``threaded.function``) names if the threads share it.
 
     ``global 'hits'``, ``nonlocal 'total'``, ``module-level 'CACHE'``, ``class attribute 'C.count'``,
@@ -455,48 +430,48 @@ def shared_state(project: Project, threaded: ThreadedFunction, target: cst.BaseE
     """
     function = threaded.function
     scope = function.scope
-    if isinstance(target, cst.Name):
-        if target.value in scope.global_names:
-            return f"global '{target.value}'"
-        if target.value in scope.nonlocal_names:
-            return f"nonlocal '{target.value}'" if _owned_by_dispatcher(threaded, target.value) else None
-    chain: list[cst.BaseExpression] = []
-    base: cst.BaseExpression = target
-    while isinstance(base, (cst.Attribute, cst.Subscript)):
+    if isinstance(target, ast.Name):
+        if target.id in scope.global_names:
+            return f"global '{target.id}'"
+        if target.id in scope.nonlocal_names:
+            return f"nonlocal '{target.id}'" if _owned_by_dispatcher(threaded, target.id) else None
+    chain: list[ast.expr] = []
+    base: ast.expr = target
+    while isinstance(base, (ast.Attribute, ast.Subscript)):
         chain.append(base)
         base = base.value
-    if not isinstance(base, cst.Name) or _per_thread_key(threaded, target):
+    if not isinstance(base, ast.Name) or _per_thread_key(threaded, target):
         return None
     if _thread_local(project, chain, base, scope):
         return None
     first = chain[-1] if chain else None  # the step right after the base name: base.attr or base[key]
-    shown = scope.module.code_of(first).strip() if first is not None else base.value
-    attribute = first.attr.value if isinstance(first, cst.Attribute) else None
+    shown = scope.module.code_of(first).strip() if first is not None else base.id
+    attribute = first.attr if isinstance(first, ast.Attribute) else None
     owner = project.self_class(base, scope)
     if owner is not None:
         if threaded.self_shared and attribute is not None:
             return f"attribute '{attribute}' of the '{owner.name}' instance its threads share"
         return None
-    bindings = scope.lookup(base.value)
+    bindings = scope.lookup(base.id)
     if not bindings:
         return None
     kinds = {b.kind for b in bindings}
     where = bindings[0].scope
     if where.kind.value == "module":
         if kinds <= {BindingKind.ASSIGN, BindingKind.AUG_ASSIGN}:
-            return f"module-level '{base.value}'" if attribute is None else f"'{shown}' of module-level '{base.value}'"
+            return f"module-level '{base.id}'" if attribute is None else f"'{shown}' of module-level '{base.id}'"
         if kinds == {BindingKind.CLASS} and attribute is not None:
             return f"class attribute '{shown}'"
         if kinds == {BindingKind.IMPORT} and len(bindings) == 1:
             return _imported_state(project, bindings[0].imported or "", attribute)
         return None
     if where is scope:
-        if kinds == {BindingKind.PARAMETER} and base.value in threaded.shared_parameters:
+        if kinds == {BindingKind.PARAMETER} and base.id in threaded.shared_parameters:
             what = f"'{shown}' of the argument" if attribute is not None else "the argument"
-            return f"{what} '{base.value}' that every thread receives"
+            return f"{what} '{base.id}' that every thread receives"
         return None
-    if where.kind.value == "function" and _owned_by_dispatcher(threaded, base.value):
-        return f"closure variable '{base.value}'"
+    if where.kind.value == "function" and _owned_by_dispatcher(threaded, base.id):
+        return f"closure variable '{base.id}'"
     return None
 
 
@@ -508,20 +483,18 @@ def _owned_by_dispatcher(threaded: ThreadedFunction, name: str) -> bool:
     return bool(dispatcher.scope.bindings.get(name)) and threaded.function.scope.is_within(dispatcher.scope)
 
 
-def _per_thread_key(threaded: ThreadedFunction, target: cst.BaseExpression) -> bool:
+def _per_thread_key(threaded: ThreadedFunction, target: ast.expr) -> bool:
     """``out[i] += v`` where each thread receives its own ``i``: each thread has its own slot."""
-    if not isinstance(target, cst.Subscript) or len(target.slice) != 1:
+    if not isinstance(target, ast.Subscript) or isinstance(target.slice, (ast.Tuple, ast.Slice)):
         return False
-    index = target.slice[0].slice
-    if not isinstance(index, cst.Index):
-        return False
-    if isinstance(index.value, cst.Name):
-        return index.value.value in threaded.distinct_parameters
-    shown = threaded.function.module.code_of(index.value)
+    index = target.slice
+    if isinstance(index, ast.Name):
+        return index.id in threaded.distinct_parameters
+    shown = threaded.function.module.code_of(index)
     return any(marker in shown for marker in _THREAD_IDENTITY)
 
 
-def _thread_local(project: Project, chain: list[cst.BaseExpression], base: cst.Name, scope: Scope) -> bool:
+def _thread_local(project: Project, chain: list[ast.expr], base: ast.Name, scope: Scope) -> bool:
     """Some object along ``a.b.c`` (the target excluded) is a ``threading.local()``."""
     for expr in [*chain[1:], base]:
         for type_name in project.instance_types(expr, scope):

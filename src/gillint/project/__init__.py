@@ -1,10 +1,10 @@
 """The project model: parsed modules, their index, and the name and value queries every fact builds on."""
 
 from gillint.project.model import CallableTarget, Project, TargetKind, Value, enclosing_function
-from gillint.project.module import CallSite, ClassInfo, FunctionInfo, ModuleInfo, is_main_guard
+from gillint.project.module import CallSite, ClassInfo, FunctionInfo, ModuleInfo
 from gillint.project.scopes import Binding, BindingKind, Scope, ScopeKind
 
 __all__ = [
     "Binding", "BindingKind", "CallSite", "CallableTarget", "ClassInfo", "FunctionInfo", "ModuleInfo",
-    "Project", "Scope", "ScopeKind", "TargetKind", "Value", "enclosing_function", "is_main_guard",
+    "Project", "Scope", "ScopeKind", "TargetKind", "Value", "enclosing_function",
 ]

@@ -27,8 +27,10 @@ MAX_BRACKET_DEPTH = 200
 #: that enclose it. CPython's compiler gives up (RecursionError) near 3000; libcst crashes from
 #: 4000 (adjacent strings, lambdas). Generated code such as sympy's polyquinticconst.py needs ~2000.
 MAX_EXPRESSION_DEPTH = 2500
-#: Recursion limit while parsing, indexing and resolving positions of code within those limits.
-RECURSION_LIMIT = 20_000
+#: Recursion limit while indexing and analysing code within those limits. From Python 3.11 on a call
+#: of a Python function does not use the C stack, and the parser accepts expressions up to ~10,000
+#: levels deep (3.13), which the indexer walks at two frames a level.
+RECURSION_LIMIT = 100_000 if sys.version_info >= (3, 11) else 20_000
 
 _TOKEN = re.compile(
     r"""
@@ -53,14 +55,19 @@ class LimitError(SourceError):
     """The code is larger or nested deeper than gillint analyses; the message says where and how much."""
 
 
+def check_size(source: str) -> None:
+    """Raise :class:`LimitError` when ``source`` is too large to analyse."""
+    if len(source) > MAX_SOURCE_CHARS:
+        raise LimitError(f"file too large: {len(source):,} characters (the limit is {MAX_SOURCE_CHARS:,})")
+
+
 def check_limits(source: str) -> None:
     """Raise :class:`LimitError` when ``source`` is too large or nests brackets or expressions too deeply.
 
     Counts are approximate in the safe direction (every operator counts as one more level), so
     ordinary code, including long flat literals, stays far below the limits.
     """
-    if len(source) > MAX_SOURCE_CHARS:
-        raise LimitError(f"file too large: {len(source):,} characters (the limit is {MAX_SOURCE_CHARS:,})")
+    check_size(source)
     bases: list[int] = []
     depth = 0
     line = 1

@@ -1,21 +1,24 @@
 """The project model every rule queries: modules by name, names to definitions, values to types.
 
 Modules passed on the command line are loaded up front; any other module of the project is
-parsed on demand the first time a rule follows an import into it. Everything is memoised, so a
-function's summary is computed once per run whichever rule or file asks for it.
+parsed on demand the first time a rule follows an import into it. Facts are memoised
+(:mod:`gillint.project.memo`), so a function's summary is computed once per run whichever rule or
+file asks for it, and the answer does not depend on which one asked first.
 """
 
 from __future__ import annotations
 
+import ast
 import builtins
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Callable, Iterable, Optional, TypeVar, Union
+from typing import Callable, Iterable, Mapping, Optional, TypeVar, Union
 
-import libcst as cst
-
+from gillint.api.concurrency import FACTORY_RESULTS, PARTIAL, context_attribute_type
+from gillint.project.memo import FactMemo
 from gillint.project.module import ClassInfo, FunctionInfo, ModuleInfo
+from gillint.project.parse import SyntaxProblem
 from gillint.project.scopes import Binding, BindingKind, Scope, ScopeKind
 from gillint.project.sources import SourceError, module_name_for, read_source, resolve_path
 
@@ -31,7 +34,7 @@ Definition = Union[FunctionInfo, ClassInfo]
 class Value:
     """An expression a name may hold, and the scope it is evaluated in."""
 
-    expr: cst.CSTNode
+    expr: ast.AST
     scope: Scope
     #: Set when the value is a binding that cannot be followed further (a parameter, a loop target).
     binding: Optional[Binding] = None
@@ -52,7 +55,7 @@ class CallableTarget:
     """What a callable expression (``target=...``, ``pool.map(f, ...)``) refers to."""
 
     kind: TargetKind
-    expr: cst.CSTNode
+    expr: ast.AST
     scope: Scope
     function: Optional[FunctionInfo] = None
     cls: Optional[ClassInfo] = None
@@ -77,12 +80,14 @@ class CallableTarget:
 class Project:
     """All modules of the project that gillint has looked at, and the queries rules make."""
 
-    def __init__(self, search_roots: Iterable[Path] = ()) -> None:
+    def __init__(self, search_roots: Iterable[Path] = (),
+                 relevant: Optional[Mapping[str, frozenset[str]]] = None) -> None:
         self.search_roots: list[Path] = []
+        #: The prefilter's verdicts: per scanned module, the names that may reach a thread or process API.
+        self.relevant = relevant
         self._by_name: dict[str, Optional[ModuleInfo]] = {}
         self._by_path: dict[Path, ModuleInfo] = {}
-        self._memo: dict[tuple[str, int], object] = {}
-        self._in_progress: set[tuple[str, int]] = set()
+        self._facts = FactMemo()
         #: How findings name files that are loaded lazily but were also given to lint (resolved path -> display).
         self.display_paths: dict[Path, str] = {}
         for root in search_roots:
@@ -96,7 +101,7 @@ class Project:
             self.search_roots.append(root)
 
     def add_module(self, path: Path, display_path: str, source: str) -> ModuleInfo:
-        """Parse and index a file being linted. Raises ``libcst.ParserSyntaxError``."""
+        """Parse and index a file being linted (see :meth:`ModuleInfo.build` for what it raises)."""
         resolved = resolve_path(path)
         existing = self._by_path.get(resolved)
         if existing is not None and existing.source == source:
@@ -132,31 +137,32 @@ class Project:
             module = ModuleInfo.build(
                 resolved, self.display_paths.get(resolved, _display_path(path)), name, is_package, source
             )
-        except (SourceError, cst.ParserSyntaxError, RecursionError, ValueError):
+        except (SourceError, SyntaxProblem, RecursionError, ValueError):
             return None
         self._by_path[resolved] = module
         return module
 
-    @property
-    def loaded_modules(self) -> list[ModuleInfo]:
-        return list(self._by_path.values())
+    def may_start_workers(self, dotted: str) -> bool:
+        """Can the project name ``dotted`` reach a thread or process API (by what it calls, subclasses or
+        holds)? False only when the prefilter scanned its module and found it cannot, so that classifying
+        ``re.compile(...)`` does not load ``re``."""
+        if self.relevant is None:
+            return True
+        parts = dotted.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            names = self.relevant.get(".".join(parts[:cut]))
+            if names is not None:
+                return parts[cut] in names
+        return True
 
-    # -- memoised per-definition facts ------------------------------------------------------------
+    # -- memoised facts -------------------------------------------------------------------------
 
-    def memo(self, kind: str, node: cst.CSTNode, compute: Callable[[], T], on_cycle: T) -> T:
-        """Compute a fact about ``node`` once. A recursive request returns ``on_cycle``."""
-        key = (kind, id(node))
-        if key in self._memo:
-            return self._memo[key]  # type: ignore[return-value]
-        if key in self._in_progress:
-            return on_cycle
-        self._in_progress.add(key)
-        try:
-            result = compute()
-        finally:
-            self._in_progress.discard(key)
-        self._memo[key] = result  # nodes live as long as their module, so ids stay unique
-        return result
+    def memo(self, kind: str, node: ast.AST, compute: Callable[[], T], on_cycle: T) -> T:
+        """The fact ``kind`` about ``node``, computed once (see :mod:`gillint.project.memo`).
+
+        ``kind`` must name every input besides the node that changes the answer (settings included).
+        """
+        return self._facts.get((kind, id(node)), compute, on_cycle)  # nodes live as long as the project
 
     # -- names ---------------------------------------------------------------------------------
 
@@ -184,7 +190,7 @@ class Project:
             return None
         return None
 
-    def qualified_name(self, expr: cst.CSTNode, scope: Scope, depth: int = 0) -> Optional[str]:
+    def qualified_name(self, expr: ast.AST, scope: Scope, depth: int = 0) -> Optional[str]:
         """The dotted name an expression spells, through imports and aliases (``np.sum`` -> ``numpy.sum``).
 
         Project definitions resolve to their full name (``pkg.mod.func``); builtins to
@@ -192,18 +198,18 @@ class Project:
         """
         if depth > MAX_DEPTH:
             return None
-        if isinstance(expr, cst.Attribute):
+        if isinstance(expr, ast.Attribute):
             base = self.qualified_name(expr.value, scope, depth + 1)
-            return f"{base}.{expr.attr.value}" if base else None
-        if not isinstance(expr, cst.Name):
+            return f"{base}.{expr.attr}" if base else None
+        if not isinstance(expr, ast.Name):
             return None
-        bindings = scope.lookup(expr.value)
+        bindings = scope.lookup(expr.id)
         if not bindings:
-            if expr.value in _BUILTINS:
-                return f"builtins.{expr.value}"
+            if expr.id in _BUILTINS:
+                return f"builtins.{expr.id}"
             for star in scope.module.star_imports:
-                if self.definition(f"{star}.{expr.value}") is not None:
-                    return f"{star}.{expr.value}"
+                if self.definition(f"{star}.{expr.id}") is not None:
+                    return f"{star}.{expr.id}"
             return None
         names = {self._binding_name(binding, depth) for binding in bindings}
         if len(names) == 1:
@@ -218,28 +224,28 @@ class Project:
             return info.full_name if info is not None else None
         if binding.kind is BindingKind.ASSIGN and not binding.partial and binding.value is not None:
             # An alias such as ``Pool = multiprocessing.Pool`` (not a call result).
-            if isinstance(binding.value, (cst.Name, cst.Attribute)):
+            if isinstance(binding.value, (ast.Name, ast.Attribute)):
                 return self.qualified_name(binding.value, binding.evaluated_in or binding.scope, depth + 1)
         return None
 
     # -- values --------------------------------------------------------------------------------
 
-    def values(self, expr: cst.CSTNode, scope: Scope, depth: int = 0) -> list[Value]:
+    def values(self, expr: ast.AST, scope: Scope, depth: int = 0) -> list[Value]:
         """The expressions ``expr`` may evaluate to, following assignments, ``with ... as`` and ``self.x``."""
         if depth > MAX_DEPTH:
             return [Value(expr, scope)]
-        if isinstance(expr, cst.Name):
-            bindings = scope.lookup(expr.value)
+        if isinstance(expr, ast.Name):
+            bindings = scope.lookup(expr.id)
             if not bindings:
                 return [Value(expr, scope)]
             found: list[Value] = []
             for binding in bindings:
                 found.extend(self._binding_values(binding, expr, scope, depth))
             return found
-        if isinstance(expr, cst.Attribute):
+        if isinstance(expr, ast.Attribute):
             owner = self.self_class(expr.value, scope)
             if owner is not None:
-                attributes = self.instance_attribute(owner, expr.attr.value)
+                attributes = self.instance_attribute(owner, expr.attr)
                 if attributes:
                     found = []
                     for binding in attributes:
@@ -247,7 +253,7 @@ class Project:
                     return found
         return [Value(expr, scope)]
 
-    def _binding_values(self, binding: Binding, expr: cst.CSTNode, scope: Scope, depth: int) -> list[Value]:
+    def _binding_values(self, binding: Binding, expr: ast.AST, scope: Scope, depth: int) -> list[Value]:
         where = binding.evaluated_in or binding.scope
         if binding.kind in (BindingKind.ASSIGN, BindingKind.WITH) and binding.value is not None:
             if not binding.partial:
@@ -256,9 +262,9 @@ class Project:
             return [Value(binding.node, where, binding)]
         return [Value(expr, scope, binding)]
 
-    def self_class(self, expr: cst.CSTNode, scope: Scope) -> Optional[ClassInfo]:
+    def self_class(self, expr: ast.AST, scope: Scope) -> Optional[ClassInfo]:
         """The class whose instance ``expr`` is, when it is the ``self`` of the enclosing method."""
-        if not isinstance(expr, cst.Name):
+        if not isinstance(expr, ast.Name):
             return None
         function_scope = scope.function_scope
         while function_scope is not None and function_scope.function is None:
@@ -267,9 +273,9 @@ class Project:
             return None
         function = function_scope.function
         params = function.parameter_names
-        if function.owner is None or not params or params[0] != expr.value:
+        if function.owner is None or not params or params[0] != expr.id:
             return None
-        bindings = scope.lookup(expr.value)
+        bindings = scope.lookup(expr.id)
         if any(b.kind is not BindingKind.PARAMETER for b in bindings):
             return None
         return function.owner
@@ -320,17 +326,17 @@ class Project:
                 return found
         return None
 
-    def resolve_definition(self, expr: cst.CSTNode, scope: Scope) -> Optional[Definition]:
+    def resolve_definition(self, expr: ast.AST, scope: Scope) -> Optional[Definition]:
         """The project function or class a name or attribute chain refers to."""
-        if isinstance(expr, cst.Name):
-            bindings = scope.lookup(expr.value)
+        if isinstance(expr, ast.Name):
+            bindings = scope.lookup(expr.id)
             if len(bindings) == 1 and bindings[0].kind in (BindingKind.FUNCTION, BindingKind.CLASS):
                 module = bindings[0].scope.module
                 return module.function_for(bindings[0].node) or module.class_for(bindings[0].node)
         name = self.qualified_name(expr, scope)
         return self.definition(name) if name else None
 
-    def instance_types(self, expr: cst.CSTNode, scope: Scope, depth: int = 0) -> list[Optional[str]]:
+    def instance_types(self, expr: ast.AST, scope: Scope, depth: int = 0) -> list[Optional[str]]:
         """Dotted class names of what ``expr`` may evaluate to; None for each unknown possibility.
 
         Only constructor calls are typed: ``ThreadPoolExecutor(4)`` gives
@@ -344,13 +350,11 @@ class Project:
             return [None]  # a long chain of receivers (``a.b().c().d()...``): unknown, not a RecursionError
         return self.memo("instance-types", expr, lambda: self._instance_types(expr, scope, depth), [None])
 
-    def _instance_types(self, expr: cst.CSTNode, scope: Scope, depth: int) -> list[Optional[str]]:
-        from gillint.api.concurrency import FACTORY_RESULTS, context_attribute_type
-
+    def _instance_types(self, expr: ast.AST, scope: Scope, depth: int) -> list[Optional[str]]:
         types: list[Optional[str]] = []
         for value in self.values(expr, scope):
             call = value.expr
-            if not isinstance(call, cst.Call):
+            if not isinstance(call, ast.Call):
                 types.append(None)
                 continue
             definition = self.resolve_definition(call.func, value.scope)
@@ -360,29 +364,28 @@ class Project:
             name = self.qualified_name(call.func, value.scope)
             if name is not None:
                 types.append(FACTORY_RESULTS.get(name, name))
-            elif isinstance(call.func, cst.Attribute):
+            elif isinstance(call.func, ast.Attribute):
                 owners = self.instance_types(call.func.value, value.scope, depth + 1)
-                types.append(context_attribute_type(owners, call.func.attr.value))
+                types.append(context_attribute_type(owners, call.func.attr))
             else:
                 types.append(None)
         return types
 
     # -- callables -----------------------------------------------------------------------------
 
-    def callable_targets(self, expr: cst.CSTNode, scope: Scope, depth: int = 0) -> list[CallableTarget]:
+    def callable_targets(self, expr: ast.AST, scope: Scope, depth: int = 0) -> list[CallableTarget]:
         """What a callable expression refers to: project defs, lambdas, partials, external names."""
         if depth > MAX_DEPTH:
             return [CallableTarget(TargetKind.UNKNOWN, expr, scope)]
-        if isinstance(expr, cst.Lambda):
+        if isinstance(expr, ast.Lambda):
             return [CallableTarget(TargetKind.LAMBDA, expr, scope)]
-        if isinstance(expr, cst.Call):
-            from gillint.api.concurrency import PARTIAL
-
-            if self.qualified_name(expr.func, scope) in PARTIAL and expr.args and expr.args[0].keyword is None:
-                inner = self.callable_targets(expr.args[0].value, scope, depth + 1)
+        if isinstance(expr, ast.Call):
+            if (self.qualified_name(expr.func, scope) in PARTIAL and expr.args
+                    and not isinstance(expr.args[0], ast.Starred)):
+                inner = self.callable_targets(expr.args[0], scope, depth + 1)
                 return [CallableTarget(TargetKind.PARTIAL, expr, scope, inner=i) for i in inner]
             return [CallableTarget(TargetKind.UNKNOWN, expr, scope)]
-        if isinstance(expr, cst.Attribute):
+        if isinstance(expr, ast.Attribute):
             method = self._method_target(expr, scope)
             if method is not None:
                 return [method]
@@ -391,16 +394,16 @@ class Project:
             targets.append(self._target_for_value(value, expr, scope, depth))
         return targets
 
-    def _target_for_value(self, value: Value, expr: cst.CSTNode, scope: Scope, depth: int) -> CallableTarget:
+    def _target_for_value(self, value: Value, expr: ast.AST, scope: Scope, depth: int) -> CallableTarget:
         node = value.expr
-        if isinstance(node, cst.FunctionDef):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             function = value.scope.module.function_for(node)
             return CallableTarget(TargetKind.FUNCTION, node, value.scope, function=function)
-        if isinstance(node, cst.ClassDef):
+        if isinstance(node, ast.ClassDef):
             return CallableTarget(TargetKind.CLASS, node, value.scope, cls=value.scope.module.class_for(node))
         if value.binding is not None and value.binding.kind is BindingKind.PARAMETER:
             return CallableTarget(TargetKind.PARAMETER, node, value.scope, qualname=value.binding.name)
-        if node is not expr and isinstance(node, (cst.Lambda, cst.Call, cst.Attribute)):
+        if node is not expr and isinstance(node, (ast.Lambda, ast.Call, ast.Attribute)):
             targets = self.callable_targets(node, value.scope, depth + 1)
             if len(targets) == 1:
                 return targets[0]
@@ -414,7 +417,7 @@ class Project:
             return CallableTarget(TargetKind.CLASS, node, value.scope, cls=definition, qualname=name)
         return CallableTarget(TargetKind.EXTERNAL, node, value.scope, qualname=name)
 
-    def _method_target(self, expr: cst.Attribute, scope: Scope) -> Optional[CallableTarget]:
+    def _method_target(self, expr: ast.Attribute, scope: Scope) -> Optional[CallableTarget]:
         """``self.method`` or ``obj.method`` where ``obj`` is an instance of a project class."""
         owner = self.self_class(expr.value, scope)
         classes = [owner] if owner is not None else []
@@ -425,7 +428,7 @@ class Project:
                     return None
                 classes.append(definition)
         for cls in classes:
-            method = self.find_method(cls, expr.attr.value)
+            method = self.find_method(cls, expr.attr)
             if method is not None:
                 return CallableTarget(TargetKind.FUNCTION, expr, scope, function=method, bound=True)
         return None

@@ -1,17 +1,14 @@
-"""Scopes and bindings: the lean name model gillint uses instead of libcst's metadata providers.
+"""Scopes and bindings: which names each scope binds, to what, and where (Python's LEGB rule).
 
-libcst's ``ScopeProvider``/``QualifiedNameProvider`` cost about six times the parse (see
-``docs/performance.md``). gillint records only what its rules ask about, in the same single
-traversal that indexes the module: which names a scope binds, to what, and where.
+gillint records only what its rules ask about, in the single traversal that indexes a module.
 """
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Optional, Union
-
-import libcst as cst
 
 if TYPE_CHECKING:
     from gillint.project.module import ClassInfo, FunctionInfo, ModuleInfo
@@ -34,7 +31,7 @@ class BindingKind(str, Enum):
     PARAMETER = "parameter"
     LOOP = "loop"  # for x in ...
     WITH = "with"  # with expr as x
-    OTHER = "other"  # except ... as x, del, match captures, star-unpacking targets
+    OTHER = "other"  # except ... as x
 
 
 @dataclass(eq=False)
@@ -44,9 +41,11 @@ class Binding:
     name: str
     kind: BindingKind
     scope: Scope
-    node: cst.CSTNode
+    #: The binding statement (``Assign``, ``Import``, ``For``...), ``withitem``, ``comprehension``,
+    #: ``ExceptHandler``, or the function/lambda of a parameter.
+    node: ast.AST
     #: The bound expression: the assigned value, the ``with`` context expression, the loop iterable.
-    value: Optional[cst.BaseExpression] = None
+    value: Optional[ast.expr] = None
     #: For imports: the dotted name the binding stands for (``np`` -> ``numpy``).
     imported: Optional[str] = None
     #: True when the value is not the whole right-hand side (tuple unpacking, loop targets).
@@ -55,7 +54,7 @@ class Binding:
     evaluated_in: Optional[Scope] = None
 
 
-ScopeNode = Union[cst.Module, cst.ClassDef, cst.FunctionDef, cst.Lambda, cst.CSTNode]
+ScopeNode = Union[ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.expr]
 
 
 @dataclass(eq=False)

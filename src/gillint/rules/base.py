@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterator, Mapping, Optional
-
-import libcst as cst
 
 from gillint.findings import Severity
 from gillint.options import Option
@@ -33,7 +32,7 @@ class RuleDoc:
 class Report:
     """A rule's raw report: a node and a message. The engine adds the position and rule facts."""
 
-    node: cst.CSTNode
+    node: ast.AST
     message: str
     #: The module the node belongs to, when it is not the module being checked.
     module: Optional[ModuleInfo] = None

@@ -25,8 +25,9 @@ class AnalysisError:
     doc = RuleDoc(
         what_it_does="""
 Reports a file that gillint could not analyse: it cannot be read or decoded, it is not valid Python
-for libcst, it is nested too deeply, or one rule failed on it. The message says which. The other
-files of the run are still checked, and so is the file by every rule that did not fail.
+(neither the running interpreter's parser nor libcst, which knows the grammar of every Python up to
+3.14, accepts it), it is nested too deeply, or one rule failed on it. The message says which. The
+other files of the run are still checked, and so is the file by every rule that did not fail.
 """,
         why_bad="""
 A file that was not analysed may hide every problem the rules look for. Silence would read as "no
@@ -42,9 +43,15 @@ def fixed():
     pass
 """,
         known_problems="""
-- libcst may lag behind the newest Python syntax: a file that runs fine can still be reported until
-  libcst supports the syntax. Exclude the file (`extend-exclude`) or turn `GIL000` off for it in
+- Syntax newer than both the running Python and libcst (a future Python release) is reported until
+  libcst supports it. Exclude the file (`extend-exclude`) or turn `GIL000` off for it in
   `per-file-ignores`; a `# noqa` comment cannot silence a file that could not be parsed.
+- Syntax newer than the running Python but known to libcst (a `match` statement on Python 3.9, a
+  3.12 f-string on 3.11) is valid: gillint rewrites it into older syntax with the same meaning to
+  the rules (same lines, columns within the line may shift) and analyses it; it is never a `GIL000`.
+- Nesting limits: on Python 3.11 and later the interpreter's own parser decides how deep an
+  expression may be (about 3,000 levels; more on 3.13); on 3.9 and 3.10, whose parser can crash on
+  such input, gillint refuses more than 2,500 chained operators or 200 nested brackets first.
 - In SARIF output these are tool execution notifications, not results: they appear on the code
   scanning tool status page, not as alerts.
 """,

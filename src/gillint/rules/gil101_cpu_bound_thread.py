@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Any, Iterator, Optional
-
-import libcst as cst
 
 from gillint.api.gil import Knowledge
 from gillint.facts.dispatch import Dispatch, Executor, dispatches
 from gillint.facts.effects import Effects, EffectsModel
 from gillint.findings import Severity
 from gillint.options import Option
-from gillint.project import CallableTarget, ModuleInfo, Project, TargetKind
+from gillint.project import CallableTarget, ModuleInfo, TargetKind
+from gillint.project.syntax import int_value, string_value
 from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
 
 _ADVICE = "under the GIL threads take turns; use ProcessPoolExecutor or multiprocessing, or a GIL-releasing library"
 #: APIs whose callers keep running Python code (an event loop) while the thread works.
 _EVENT_LOOP_APIS = frozenset({"asyncio.to_thread", "run_in_executor"})
-_WORKER_KEYWORDS = ("max_workers", "processes")
 
 
 class CpuBoundThread(Rule):
@@ -133,7 +132,7 @@ def main():
             key = _scope_key(dispatch)
             per_scope[key] = per_scope.get(key, 0) + 1
         for dispatch, target, effects in found:
-            workers = _workers(project, dispatch)
+            workers = dispatch.workers(project)
             if workers == 1:
                 continue
             if _side_by_side(dispatch) or per_scope[_scope_key(dispatch)] > 1 or _caller_computes(model, dispatch):
@@ -159,7 +158,8 @@ def _unwrap(target: CallableTarget) -> CallableTarget:
 
 def _literal_data(dispatch: Dispatch) -> bool:
     sent = (*dispatch.arguments, *dispatch.iterables)
-    return all(isinstance(e, (cst.List, cst.Tuple, cst.Set, cst.Dict, cst.SimpleString, cst.Integer)) for e in sent)
+    return all(isinstance(e, (ast.List, ast.Tuple, ast.Set, ast.Dict)) or string_value(e) is not None
+               or int_value(e) is not None for e in sent)
 
 
 def _scope_key(dispatch: Dispatch) -> int:
@@ -172,7 +172,7 @@ def _side_by_side(dispatch: Dispatch) -> bool:
     """Several threads can run the callable at once, or it runs beside an event loop."""
     if dispatch.concurrent or dispatch.api in _EVENT_LOOP_APIS:
         return True
-    return dispatch.subclass is None and dispatch.api != "threading.Thread"  # a pool task
+    return dispatch.is_pool_task
 
 
 def _caller_computes(model: EffectsModel, dispatch: Dispatch) -> bool:
@@ -182,58 +182,12 @@ def _caller_computes(model: EffectsModel, dispatch: Dispatch) -> bool:
     later = [s for s in module.calls if s.scope.function_scope is scope and module.line_of(s.node) > start]
     for site in sorted(later, key=lambda s: module.line_of(s.node)):
         func = site.node.func
-        if isinstance(func, cst.Attribute) and func.attr.value == "join":
+        if isinstance(func, ast.Attribute) and func.attr == "join":
             return False
         targets = model.project.callable_targets(func, site.scope)
         if any(t.kind is TargetKind.FUNCTION and model.of_target(t).cpu_bound for t in targets):
             return True
     return False
-
-
-def _workers(project: Project, dispatch: Dispatch) -> Optional[int]:
-    """The literal worker count: the pool's size, or ``range(N)`` around a Thread dispatch."""
-    call = dispatch.site.node
-    pool: Optional[cst.BaseExpression] = None
-    if dispatch.api == "run_in_executor" and call.args:
-        pool = call.args[0].value
-    elif dispatch.api != "asyncio.to_thread" and isinstance(call.func, cst.Attribute):
-        pool = call.func.value
-    if pool is None:
-        return _loop_count(dispatch)
-    counts = {_pool_size(value.expr) for value in project.values(pool, dispatch.site.scope)}
-    return counts.pop() if len(counts) == 1 else None
-
-
-def _pool_size(expr: cst.CSTNode) -> Optional[int]:
-    if not isinstance(expr, cst.Call):
-        return None
-    for index, arg in enumerate(expr.args):
-        keyword = arg.keyword.value if arg.keyword is not None else None
-        if keyword in _WORKER_KEYWORDS or (keyword is None and index == 0):
-            return _integer(arg.value)
-    return None
-
-
-def _loop_count(dispatch: Dispatch) -> Optional[int]:
-    for node in reversed(dispatch.site.ancestors):
-        if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
-            node = node.for_in
-        if isinstance(node, (cst.For, cst.CompFor)):
-            iterable = node.iter
-            if (isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Name)
-                    and iterable.func.value == "range" and len(iterable.args) == 1):
-                return _integer(iterable.args[0].value)
-            return None
-    return None
-
-
-def _integer(expr: cst.BaseExpression) -> Optional[int]:
-    if isinstance(expr, cst.Integer):
-        try:
-            return int(expr.value.replace("_", ""), 0)
-        except ValueError:
-            return None
-    return None
 
 
 def _report(dispatch: Dispatch, target: CallableTarget, effects: Effects, workers: Optional[int]) -> Report:

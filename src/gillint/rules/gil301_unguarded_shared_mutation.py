@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import replace
 from typing import Iterator, Optional
-
-import libcst as cst
 
 from gillint.facts.locks import CHECK_THEN_ACT, RACING_WRITES, RMW, Mutation, function_facts
 from gillint.facts.threads import ThreadedFunction, concurrent_window, run_together, shared_state, threaded_functions
@@ -141,21 +140,12 @@ threads = [threading.Thread(target=record, args=(1000,)) for _ in range(4)]
                 if main:
                     other = main[0][0].function.qualname
                     for main_threaded, main_mutation in main:
-                        yield from _once(project, module, main_threaded, main_mutation, shared,
-                                         f"the thread that starts '{threaded.function.qualname}' while it runs")
+                        yield _report(module, main_threaded, main_mutation, shared,
+                                  f"the thread that starts '{threaded.function.qualname}' while it runs")
                 if other is None:
                     continue
                 threads = f"a thread while '{other}' writes it on another"
-            yield from _once(project, module, threaded, mutation, shared, threads)
-
-
-def _once(
-    project: Project, module: ModuleInfo, threaded: ThreadedFunction, mutation: Mutation, shared: str, threads: str,
-) -> Iterator[Report]:
-    reported = project.memo("gil301-reported", threaded.function.node, set, set())
-    if id(mutation.node) not in reported:
-        reported.add(id(mutation.node))
-        yield _report(module, threaded, mutation, shared, threads)
+            yield _report(module, threaded, mutation, shared, threads)
 
 
 def _main_thread_writes(
@@ -177,21 +167,20 @@ def _main_thread_writes(
     return found
 
 
-def _own_variable(dispatcher: FunctionInfo, target: cst.BaseExpression) -> Optional[str]:
+def _own_variable(dispatcher: FunctionInfo, target: ast.expr) -> Optional[str]:
     """How a thread's closure sees the starting function's own variable: nonlocal or closure variable."""
     base = target
-    while isinstance(base, (cst.Attribute, cst.Subscript)):
+    while isinstance(base, (ast.Attribute, ast.Subscript)):
         base = base.value
-    if not isinstance(base, cst.Name) or base.value not in dispatcher.scope.bindings:
+    if not isinstance(base, ast.Name) or base.id not in dispatcher.scope.bindings:
         return None
-    return f"nonlocal '{base.value}'" if base is target else f"closure variable '{base.value}'"
+    return f"nonlocal '{base.id}'" if base is target else f"closure variable '{base.id}'"
 
 
 def _thread_count(threaded: ThreadedFunction) -> str:
     if not threaded.workers:
         return "several threads"
-    pooled = threaded.dispatch.api not in ("threading.Thread", "_thread.start_new_thread") \
-        and threaded.dispatch.subclass is None
+    pooled = threaded.dispatch.is_pool_task
     return f"up to {threaded.workers} pool threads" if pooled else f"{threaded.workers} threads"
 
 

@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import ast
 from typing import Iterator, Optional
 
-import libcst as cst
-
 from gillint.facts.dispatch import process_start
+from gillint.facts.process_starts import call_starts_process
+from gillint.facts.start_methods import start_method_choice
 from gillint.findings import Severity
-from gillint.project import CallSite, FunctionInfo, ModuleInfo, Project, Scope, ScopeKind, TargetKind, is_main_guard
+from gillint.project import CallSite, ModuleInfo, Scope, ScopeKind
+from gillint.project.syntax import guarded_branch
 from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
-
-#: How many calls deep a module-level call is followed to find a process start.
-MAX_CALL_DEPTH = 6
 
 _CONSEQUENCE = (
     "under spawn and forkserver (Windows, macOS, Linux since Python 3.14) every child re-imports "
     "this module and fails"
 )
-
-
-@dataclass(frozen=True)
-class ProcessStart:
-    """Where a process is started and through which functions a module-level call reaches it."""
-
-    site: CallSite
-    how: str
-    via: tuple[str, ...] = ()
 
 
 class MissingMainGuard(Rule):
@@ -86,7 +75,7 @@ if __name__ == "__main__":
 
     def check(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:
         project = context.project
-        if _chooses_fork(project, module):
+        if start_method_choice(project, module).module_default == "fork":
             return
         for site in module.calls:
             if not _runs_at_import(site) or _is_guarded(site):
@@ -96,7 +85,7 @@ if __name__ == "__main__":
                 yield Report(site.node, f"{how} at import time, outside `if __name__ == \"__main__\":`; "
                              f"{_CONSEQUENCE}", evidence={"start_line": module.line_of(site.node)})
                 continue
-            start = _reaches_process_start(project, site, depth=0)
+            start = call_starts_process(project, site)
             if start is not None:
                 chain = " -> ".join(start.via)
                 line = start.site.module.line_of(start.site.node)
@@ -122,71 +111,10 @@ def _runs_at_import(site: CallSite) -> bool:
 
 def _is_guarded(site: CallSite) -> bool:
     """Inside the body of ``if __name__ == "__main__":`` (or the else of ``!=``)."""
-    ancestors = site.ancestors
-    for index, node in enumerate(ancestors[:-1]):
-        if not isinstance(node, cst.If):
-            continue
-        branch = ancestors[index + 1]
-        guarded_branch = _guarded_branch(node)
-        if guarded_branch is not None and branch is guarded_branch:
-            return True
-    return False
-
-
-def _guarded_branch(node: cst.If) -> Optional[cst.CSTNode]:
-    test = node.test
-    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
-        return node.body if is_main_guard(test.left) or is_main_guard(test.right) else None
-    if is_main_guard(test):
-        return node.body
-    if (isinstance(test, cst.Comparison) and len(test.comparisons) == 1
-            and isinstance(test.comparisons[0].operator, cst.NotEqual)):
-        equal = test.with_changes(comparisons=[test.comparisons[0].with_changes(operator=cst.Equal())])
-        if is_main_guard(equal):
-            return node.orelse
-    return None
-
-
-def _reaches_process_start(project: Project, site: CallSite, depth: int) -> Optional[ProcessStart]:
-    """Follow a call into project functions to find a process start (memoised per function)."""
-    if depth >= MAX_CALL_DEPTH:
-        return None
-    for target in project.callable_targets(site.node.func, site.scope):
-        function = target.function
-        if target.kind is TargetKind.CLASS and target.cls is not None:
-            function = project.find_method(target.cls, "__init__")
-        if function is None:
-            continue
-        start = _function_starts_process(project, function, depth)
-        if start is not None:
-            return start
-    return None
-
-
-def _function_starts_process(project: Project, function: FunctionInfo, depth: int) -> Optional[ProcessStart]:
-    def compute() -> Optional[ProcessStart]:
-        for call in function.calls:
-            if call.scope.function_scope is not function.scope:
-                continue  # inside a nested lambda: runs only if called
-            how = process_start(project, call)
-            if how is not None:
-                return ProcessStart(call, how, (function.qualname,))
-            deeper = _reaches_process_start(project, call, depth + 1)
-            if deeper is not None:
-                return ProcessStart(deeper.site, deeper.how, (function.qualname, *deeper.via))
-        return None
-
-    return project.memo("starts-process", function.node, compute, None)
-
-
-def _chooses_fork(project: Project, module: ModuleInfo) -> bool:
-    """``multiprocessing.set_start_method("fork")`` at module level."""
-    for site in module.calls:
-        if site.scope is not module.scope:
-            continue
-        if project.qualified_name(site.node.func, site.scope) != "multiprocessing.set_start_method":
-            continue
-        args = site.node.args
-        if args and isinstance(args[0].value, cst.SimpleString) and args[0].value.evaluated_value == "fork":
-            return True
+    chain = (*site.ancestors, site.node)
+    for node, child in zip(chain, chain[1:]):
+        if isinstance(node, ast.If):
+            branch = guarded_branch(node)
+            if branch is not None and any(child is statement for statement in branch):
+                return True
     return False
