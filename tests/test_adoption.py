@@ -154,6 +154,14 @@ def test_exclude_patterns(tmp_path: Path, pattern: str) -> None:
     assert shown_files(str(tmp_path), cwd=tmp_path / "pkg") == [str(tmp_path / "pkg" / "app.py")]
 
 
+def test_blank_and_comment_patterns_match_nothing(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", '[tool.gillint]\nextend-exclude = ["", "# note", "x/"]\n')
+    write(tmp_path, "mod.py", UNGUARDED)
+    result = gillint(".", cwd=tmp_path)
+    assert result.returncode == 1 and b"GIL401" in result.stdout
+    assert result.stderr.count(b"matches no file") == 3 and b"internal error" not in result.stderr
+
+
 def test_command_line_patterns_are_relative_to_the_cwd(tmp_path: Path) -> None:
     write(tmp_path, "pkg/generated/a.py", CLEAN)
     write(tmp_path, "pkg/app.py", CLEAN)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Optional, Sequence
+from typing import Iterable, Optional, Sequence
 
 import pathspec
 
@@ -75,10 +75,10 @@ class PathPatterns:
     def _compile(self, pattern: str) -> tuple[Optional[re.Pattern[str]], bool, bool]:
         if not is_bare(pattern) and not pattern.lstrip("!").startswith("/"):
             pattern = anchored(pattern, self.root)
-        (compiled,) = pathspec.GitIgnoreSpec.from_lines([pattern]).patterns
-        if compiled.regex is None:  # a blank line or a comment
+        compiled = pathspec.GitIgnoreSpec.from_lines([pattern]).patterns
+        if not compiled or compiled[0].regex is None:  # a blank line or a comment: matches nothing
             return None, False, True
-        return compiled.regex, bool(compiled.include), is_bare(pattern)
+        return compiled[0].regex, bool(compiled[0].include), is_bare(pattern)
 
     def decide(self, path: str, is_dir: bool) -> Optional[int]:
         """The index of the last pattern that matches ``path`` itself (absolute), or None."""
@@ -107,7 +107,7 @@ class PathPatterns:
                 if regex is not None and regex.match(relative if self._bare[index] else absolute)]
 
 
-def _union(regexes: object) -> Optional[re.Pattern[str]]:
+def _union(regexes: Iterable[Optional[re.Pattern[str]]]) -> Optional[re.Pattern[str]]:
     """One regular expression matching what any of ``regexes`` matches (a fast first test)."""
-    parts = [_NAMED_GROUP.sub("(?:", regex.pattern) for regex in regexes]  # type: ignore[attr-defined]
+    parts = [_NAMED_GROUP.sub("(?:", regex.pattern) for regex in regexes if regex is not None]
     return re.compile("|".join(f"(?:{part})" for part in parts)) if parts else None
