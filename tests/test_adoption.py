@@ -346,6 +346,7 @@ def test_add_noqa_leaves_unanalysable_files_alone(tmp_path: Path) -> None:
     assert result.returncode == 1 and b"broken.py: not changed" in result.stderr
     assert broken.read_text() == "def f(:\n" and gillint("bad.py", cwd=tmp_path).returncode == 0
     assert gillint("--add-noqa", "-", stdin=b"x = 1\n").returncode == 2
+    assert gillint("--add-noqa", "--disable-noqa", ".", cwd=tmp_path).returncode == 2
 
 
 @pytest.mark.integration

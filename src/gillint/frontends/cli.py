@@ -186,8 +186,10 @@ def _check_combinations(args: argparse.Namespace) -> None:
     """Usage errors found before any work: impossible combinations, an --output-file that cannot be written."""
     if args.add_noqa and "-" in args.paths:
         raise ConfigError("--add-noqa edits files; it cannot edit stdin")
-    if args.unused_noqa and args.disable_noqa:
-        raise ConfigError("--unused-noqa needs # noqa comments honoured; it cannot be combined with --disable-noqa")
+    for flag in ("add_noqa", "unused_noqa"):
+        if getattr(args, flag) and args.disable_noqa:
+            raise ConfigError(f"--{flag.replace('_', '-')} needs # noqa comments honoured; "
+                              "it cannot be combined with --disable-noqa")
     if args.output_file and not (args.show_files or args.add_noqa):
         try:
             with open(args.output_file, "a", encoding="utf-8"):
