@@ -87,9 +87,6 @@ class Selection:
             return selected > ignored
         return False if self.select is not None else enabled
 
-    def is_empty(self) -> bool:
-        return self.select is None and not self.extend_select and not self.ignore
-
 
 DEFAULT_SELECTION = Selection(select=("GIL",), origin="default")
 
