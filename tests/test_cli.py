@@ -40,7 +40,7 @@ def test_exit_codes(tmp_path: Path) -> None:
     assert f"{tmp_path / 'bad.py'}:6:1: GIL401 " in found.stdout.decode()
     assert gillint("--exit-zero", str(tmp_path)).returncode == 0
     assert gillint("--select", "GIL999", str(tmp_path)).returncode == 2
-    assert gillint(str(tmp_path / "missing.py")).returncode == 2
+    assert gillint(str(tmp_path / "missing.py")).returncode == 1  # GIL000, as flake8's E902
     assert gillint().returncode == 2
 
 
@@ -104,7 +104,9 @@ def test_config_from_pyproject(tmp_path: Path) -> None:
     write(tmp_path, "pyproject.toml", '[tool.gillint]\nignore = ["GIL401"]\n')
     write(tmp_path, "pkg/bad.py", UNGUARDED)
     assert gillint(str(tmp_path / "pkg")).returncode == 0
-    assert gillint("--ignore", "GIL000", str(tmp_path / "pkg")).returncode == 1  # the flag overrides
+    # The command line is a layer above the file (ruff's precedence, docs/index.md "Selecting rules"):
+    assert gillint("--ignore", "GIL000", str(tmp_path / "pkg")).returncode == 0  # adds to the file's ignores
+    assert gillint("--extend-select", "GIL401", str(tmp_path / "pkg")).returncode == 1  # overrides them
 
 
 def test_per_file_ignores_and_exclude(tmp_path: Path) -> None:

@@ -46,8 +46,6 @@ def test_bad_config_is_a_clear_error(tmp_path: Path, content: str | bytes, messa
         pytest.param("", id="empty-file"),
         pytest.param("[project]\nname = 'x'\n", id="no-tool-table"),
         pytest.param("[tool.black]\nline-length = 88\n", id="other-tools-only"),
-        pytest.param('[tool.gillint]\nextend-exclude = ["no/such/dir/*", "*.nothing"]\n', id="globs-match-nothing"),
-        pytest.param('[tool.gillint.per-file-ignores]\n"no/such/*.py" = ["GIL401"]\n', id="pfi-glob-matches-nothing"),
         pytest.param("[tool.gillint]\n", id="empty-table"),
     ],
 )
@@ -57,6 +55,28 @@ def test_harmless_config_is_a_silent_default(tmp_path: Path, content: str) -> No
     result = gillint(str(tmp_path))
     assert result.returncode == 1 and b"GIL401" in result.stdout, result.stderr
     assert result.stderr == b""
+
+
+@pytest.mark.parametrize(
+    ("content", "patterns"),
+    [
+        pytest.param('[tool.gillint]\nextend-exclude = ["no/such/dir/*", "*.nothing"]\n',
+                     ["extend-exclude pattern 'no/such/dir/*'", "extend-exclude pattern '*.nothing'"],
+                     id="globs-match-nothing"),
+        pytest.param('[tool.gillint.per-file-ignores]\n"no/such/*.py" = ["GIL401"]\n',
+                     ["per-file-ignores pattern 'no/such/*.py'"], id="pfi-glob-matches-nothing"),
+    ],
+)
+def test_pattern_that_matches_nothing_is_a_warning(tmp_path: Path, content: str, patterns: list[str]) -> None:
+    """The run goes on as if the pattern were absent, and stderr says which pattern matched no file."""
+    write(tmp_path, "pyproject.toml", content)
+    write(tmp_path, "mod.py", UNGUARDED)
+    result = gillint(str(tmp_path))
+    assert result.returncode == 1 and b"GIL401" in result.stdout, result.stderr
+    warnings = result.stderr.decode().splitlines()
+    assert len(warnings) == len(patterns), warnings
+    for pattern, warning in zip(sorted(patterns), warnings):
+        assert warning.startswith(f"gillint: warning: {pattern} ({tmp_path / 'pyproject.toml'}) matches no file")
 
 
 def test_unreadable_pyproject_is_a_clear_error(tmp_path: Path) -> None:

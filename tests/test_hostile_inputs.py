@@ -244,10 +244,14 @@ def test_non_python_files_named_explicitly_are_linted(tmp_path: Path) -> None:
     assert gillint(str(tmp_path)).returncode == 0  # none of them is found in a directory
 
 
-def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
-    result = gillint(str(tmp_path / "missing.py"))
-    assert result.returncode == 2 and b"no such file or directory" in result.stderr
-    assert b"Traceback" not in result.stderr
+def test_missing_path_is_a_gil000_and_the_others_are_linted(tmp_path: Path) -> None:
+    """As flake8's E902: a path that does not exist is reported, every other path is still linted."""
+    write(tmp_path, "bad.py", "import multiprocessing\n\nmultiprocessing.Pool(2)\n")
+    result = gillint(str(tmp_path / "missing.py"), str(tmp_path / "bad.py"), str(tmp_path / "gone"))
+    assert result.returncode == 1 and b"Traceback" not in result.stderr
+    out = result.stdout.decode()
+    assert f"{tmp_path / 'missing.py'}:1:1: GIL000 could not analyse: No such file or directory" in out
+    assert f"{tmp_path / 'gone'}:1:1: GIL000" in out and "bad.py:3:1: GIL401" in out
 
 
 def test_stdin_with_hostile_bytes() -> None:

@@ -36,7 +36,7 @@ def gillint_commands() -> list[list[str]]:
 
 def test_hook_definition() -> None:
     (hook,) = HOOKS
-    assert hook["id"] == "gillint" and hook["entry"] == "gillint" and hook["language"] == "python"
+    assert hook["id"] == "gillint" and hook["entry"] == "gillint --force-exclude" and hook["language"] == "python"
     assert hook["types"] == ["python"] and hook["require_serial"] is True
 
 

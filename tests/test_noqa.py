@@ -56,6 +56,15 @@ def test_noqa_lines_cover_a_multi_line_string() -> None:
     assert noqa_lines(["s = '''", "unterminated"])[2] == "unterminated"  # no tokens: physical lines
 
 
+def test_noqa_lines_are_numbered_as_python_numbers_them(tmp_path: Path) -> None:
+    """A form feed or U+2028 inside a line is no line break: the noqa of line 4 stays on line 4."""
+    (tmp_path / "ff.py").write_text(
+        "import multiprocessing\nx = 1\x0c\ny = '\u2028'\npool = multiprocessing.Pool(2)  # noqa: GIL401\n",
+        encoding="utf-8")
+    run = _gillint(tmp_path)
+    assert run.returncode == 0, run.stdout
+
+
 def _write_cases(root: Path) -> None:
     for name, (body, _) in CASES.items():
         (root / f"{name}.py").write_text(START + body, encoding="utf-8")

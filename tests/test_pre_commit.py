@@ -109,6 +109,28 @@ def test_commit_with_a_finding_fails_then_passes_when_fixed(
     assert "gillint" in accepted.stdout + accepted.stderr and "Passed" in accepted.stdout + accepted.stderr
 
 
+def test_extend_exclude_applies_to_committed_files(
+    tmp_path: Path, env: dict[str, str], hook_repo: tuple[Path, str]
+) -> None:
+    """The hook passes --force-exclude: a file under `extend-exclude` is not linted though pre-commit names it."""
+    repo_path, rev = hook_repo
+    config = f"repos:\n  - repo: {repo_path.as_posix()}\n    rev: {rev}\n    hooks:\n      - id: gillint\n"
+    root = user_repo(tmp_path, env, config)
+    (root / "pyproject.toml").write_text('[tool.gillint]\nextend-exclude = ["migrations/"]\n', encoding="utf-8")
+    (root / "app" / "migrations").mkdir(parents=True)
+    (root / "app" / "migrations" / "0001_initial.py").write_text(BAD, encoding="utf-8")
+    (root / "app" / "views.py").write_text(BAD, encoding="utf-8")
+    git(root, env, "add", "-A")
+    failed = pre_commit(root, env, "run", "--all-files")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "app/views.py:3:8: GIL401" in failed.stdout and "0001_initial" not in failed.stdout
+
+    (root / "app" / "views.py").write_text(GOOD, encoding="utf-8")
+    git(root, env, "add", "-A")
+    passed = pre_commit(root, env, "run", "--all-files")
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+
+
 def test_try_repo_on_this_checkout(tmp_path: Path, env: dict[str, str], hook_repo: tuple[Path, str]) -> None:
     """`pre-commit try-repo <checkout>` (HEAD plus a shadow of uncommitted changes) runs the hook.
 

@@ -26,6 +26,9 @@ class Severity(str, Enum):
 #: The code of the pseudo-rule that reports files gillint could not analyse.
 ANALYSIS_ERROR_CODE = "GIL000"
 ANALYSIS_ERROR_NAME = "analysis-error"
+#: The code under which ``--unused-noqa`` reports a noqa comment that suppresses nothing.
+UNUSED_NOQA_CODE = "GIL001"
+UNUSED_NOQA_NAME = "unused-noqa"
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,8 @@ class RunResult:
     files: int
     #: Findings hidden by noqa comments, per code.
     suppressed: Counter[str] = field(default_factory=Counter)
+    #: The findings hidden by noqa comments themselves (for ``--unused-noqa``).
+    hidden: list[Finding] = field(default_factory=list)
     #: Verdicts of ``--verify`` by finding (empty without it). Reporters render
     #: ``verifications[finding].to_dict()`` as the finding's ``verification`` object.
     verifications: dict[Finding, Verification] = field(default_factory=dict)

@@ -14,7 +14,9 @@ settings, prefilter on/off) under ``.gillint_cache/`` at the project root. It ho
   unchanged: when ``kernels.py`` changes, ``runner.py``'s finding that came from it is recomputed.
 
 Unreadable, corrupt or foreign cache files are ignored; writes are atomic (a temporary file
-renamed into place). This module imports nothing heavy: it is the warm path.
+renamed into place). Each write prunes the files of other configurations and versions: those
+unused for :data:`MAX_AGE_DAYS`, and all but the :data:`KEEP` most recently used. This module
+imports nothing heavy: it is the warm path.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
@@ -32,6 +35,10 @@ from gillint.findings import Finding, Severity
 
 CACHE_DIR_NAME = ".gillint_cache"
 FORMAT = 1
+#: Cache files (one per configuration) kept in a directory, the most recently used first.
+KEEP = 8
+#: A cache file unused for this long is removed.
+MAX_AGE_DAYS = 30
 
 
 def content_hash(data: bytes) -> str:
@@ -75,6 +82,10 @@ class Cache:
             return
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             return
+        try:
+            os.utime(self.path)  # used now: pruning goes by last use
+        except OSError:
+            pass
         for name in ("files", "prefilter", "entries"):
             value = data.get(name)
             if isinstance(value, dict):
@@ -186,9 +197,30 @@ class Cache:
             except BaseException:
                 os.unlink(temporary)
                 raise
+            prune(self.directory)
         except OSError:
             pass
         self._dirty = False
+
+
+def prune(directory: Path, now: Optional[float] = None) -> None:
+    """Remove the cache files of ``directory`` unused for :data:`MAX_AGE_DAYS`, and all but the
+    :data:`KEEP` most recent; leftover temporary files older than a day go too."""
+    now = time.time() if now is None else now
+    try:
+        entries = [(entry.stat().st_mtime, entry.name, entry.path) for entry in os.scandir(directory)
+                   if entry.name.endswith(".json") and entry.name.startswith(("run-", ".tmp-"))]
+    except OSError:
+        return
+    runs = sorted((entry for entry in entries if entry[1].startswith("run-")), reverse=True)
+    stale = [path for mtime, _, path in runs[KEEP:]]
+    stale += [path for mtime, _, path in runs[:KEEP] if now - mtime > MAX_AGE_DAYS * 86400]
+    stale += [path for mtime, name, path in entries if name.startswith(".tmp-") and now - mtime > 86400]
+    for path in stale:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 
 
 def _finding(item: Mapping[str, Any]) -> Finding:

@@ -18,6 +18,7 @@ from gillint.engine.cache import Cache, content_hash, fingerprint
 from gillint.engine.discovery import SourceFile
 from gillint.engine.noqa import file_is_skipped, is_suppressed, noqa_lines
 from gillint.findings import Finding, RunResult, analysis_error, sorted_findings
+from gillint.project.module import source_lines
 from gillint.project.sources import SourceError, decode_source, read_bytes
 from gillint.rules import all_rules
 
@@ -161,10 +162,10 @@ class _Run:
         """The source lines of a linted file (for ``# noqa``); read only for files with findings."""
         index = next((i for i, file in enumerate(self.files) if file.display == display), None)
         if index is not None and self._is_stdin(index) and isinstance(self.stdin_data, str):
-            return self.stdin_data.splitlines()
+            return source_lines(self.stdin_data)
         data = self._read(index) if index is not None else None
         try:
-            return decode_source(data).splitlines() if data is not None else []
+            return source_lines(decode_source(data)) if data is not None else []
         except SourceError:
             return []
 
@@ -182,6 +183,7 @@ def _filter(
 ) -> RunResult:
     """Keep findings in linted files that the configuration enables and no ``# noqa`` hides."""
     kept: list[Finding] = []
+    hidden: list[Finding] = []
     suppressed: Counter[str] = Counter()
     noqa_by_path: dict[str, Optional[dict[int, str]]] = {}
     for finding in sorted_findings(list(raw)):
@@ -196,9 +198,10 @@ def _filter(
             noqa = noqa_by_path[finding.path]
             if noqa is None or is_suppressed(finding.code, noqa.get(finding.line, "")):
                 suppressed[finding.code] += 1
+                hidden.append(finding)
                 continue
         kept.append(finding)
-    return RunResult(kept, file_count, suppressed)
+    return RunResult(kept, file_count, suppressed, hidden=hidden)
 
 
 def lint_source(source: str, path: str = "<string>.py", config: Optional[Config] = None,

@@ -8,28 +8,33 @@ code only through ``--drop-refuted`` / ``--only-confirmed``, which remove findin
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
-from dataclasses import replace
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from gillint import __version__
 from gillint.config import (
     CORE_OPTIONS,
+    PATTERN_KEYS,
+    SELECTION_KEYS,
     Config,
     ConfigError,
-    find_pyproject,
-    load_config,
+    Overrides,
+    Resolver,
+    Selection,
     rule_options,
     validate_codes,
 )
 from gillint.engine.cache import CACHE_DIR_NAME
-from gillint.engine.discovery import SourceFile, discover
+from gillint.engine.discovery import Discovery, SourceFile
 from gillint.engine.importers import importers
 from gillint.engine.parallel import default_jobs
 from gillint.engine.run import lint
-from gillint.findings import Finding, RunResult
+from gillint.findings import UNUSED_NOQA_CODE, Finding, RunResult, sorted_findings
+from gillint.frontends.adopt import add_noqa_comments, unused_noqa
+from gillint.patterns import anchored
 from gillint.project.sources import resolve_path
 from gillint.report import FORMATS, ReportOptions
 from gillint.rules import all_rules
@@ -48,22 +53,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories; '-' reads stdin")
     parser.add_argument("--stdin-filename", metavar="NAME", help="the name of the file read from stdin")
-    selection = parser.add_argument_group("rule selection")
+    selection = parser.add_argument_group("rule and file selection (also [tool.gillint] keys)")
     for option in CORE_OPTIONS:
-        selection.add_argument(option.flag, metavar="CODES" if "select" in option.name or option.name == "ignore"
-                               else "GLOBS", type=_comma_list, default=None, help=f"comma-separated {option.help}")
+        if option.type == "bool":
+            selection.add_argument(option.flag, action=argparse.BooleanOptionalAction, default=None,
+                                   help=f"{option.help} (default: {'on' if option.default else 'off'})")
+        else:
+            selection.add_argument(option.flag, metavar="PATTERNS" if option.name in PATTERN_KEYS else "CODES",
+                                   type=_comma_list, default=None, help=f"comma-separated {option.help}")
     selection.add_argument("--disable-noqa", action="store_true", help="report findings hidden by # noqa")
     rules = parser.add_argument_group("rule options (also [tool.gillint] keys)")
     for option in rule_options():
         rules.add_argument(option.flag, type=_comma_list if option.type == "list[str]" else str,
                            default=None, help=option.help)
     output = parser.add_argument_group("output")
-    output.add_argument("--format", choices=sorted(FORMATS), default="text", help="output format (default: text)")
+    output.add_argument("--format", "--output-format", dest="format", choices=sorted(FORMATS), default="text",
+                        help="output format (default: text)")
     output.add_argument("--output-file", metavar="FILE", help="write the report to FILE instead of stdout")
     output.add_argument("--show-source", action="store_true", help="show the source line of each finding")
     output.add_argument("--statistics", action="store_true", help="count findings per code")
     output.add_argument("-q", "--quiet", action="store_true", help="no summary line")
     output.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    adopt = parser.add_argument_group("adopting gillint on existing code")
+    adopt.add_argument("--add-noqa", action="store_true",
+                       help="append '# noqa: CODE' to the line of every current finding, then exit")
+    adopt.add_argument("--unused-noqa", action="store_true",
+                       help="also report '# noqa: GIL...' comments that suppress nothing (GIL001)")
+    adopt.add_argument("--show-files", action="store_true", help="list the files that would be linted, then exit")
+    adopt.add_argument("--show-settings", metavar="PATH",
+                       help="print the settings that apply to PATH and where each comes from, then exit")
     verify = parser.add_argument_group("runtime verification (runs flagged code in a sandbox: docs/verifier.md)")
     verify.add_argument("--verify", action="store_true", help="back each finding with a sandboxed run and a verdict")
     verify.add_argument("--verify-timeout", type=float, metavar="SECONDS",
@@ -82,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"where the cache lives (default: {CACHE_DIR_NAME}/ at the project root)")
     speed.add_argument("--no-prefilter", action="store_true",
                        help="analyse every file, not only those that mention threads or processes")
-    parser.add_argument("--config", metavar="FILE", help="read [tool.gillint] from FILE")
+    parser.add_argument("--config", metavar="FILE",
+                        help="read [tool.gillint] from FILE for every path (no per-directory configuration)")
     parser.add_argument("--version", action="version", version=f"gillint {__version__}")
     parser.add_argument("--list-rules", action="store_true", help="list the rules and exit")
     parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
@@ -113,6 +132,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return EXIT_ERROR
+    except BrokenPipeError:  # a listing piped into a reader that stopped reading (| head)
+        _silence_stdout()
+        return EXIT_CLEAN
     except Exception as error:  # report, never a traceback
         print(f"gillint: internal error: {type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_ERROR
@@ -131,70 +153,169 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             return EXIT_ERROR
         print(render_rule_doc(documented_rule), end="")
         return EXIT_CLEAN
+    resolver = _resolver(args)
+    if args.show_settings:
+        print(_settings_text(args.show_settings, resolver.for_path(args.show_settings)), end="")
+        return EXIT_CLEAN
     if not args.paths:
         parser.print_usage(sys.stderr)
         print("gillint: error: no paths given (use '.' for the current directory)", file=sys.stderr)
         return EXIT_ERROR
-    config = _configure(args)
-    files, stdin_data = _files(args, config)
-    cache_dir = None if args.no_cache else Path(args.cache_dir) if args.cache_dir else config.root / CACHE_DIR_NAME
-    result = lint(files, config, stdin_data=stdin_data, disable_noqa=args.disable_noqa,
-                  jobs=args.jobs or default_jobs(), prefilter=not args.no_prefilter, cache_dir=cache_dir,
-                  context=_importer_context(files, args.paths, config))
+    _check_combinations(args)
+    files, stdin_data, discovery = _files(args, resolver)
+    if args.show_files:
+        for file, _ in files:
+            print(file.display)
+        return EXIT_CLEAN
+    for warning in discovery.unmatched_patterns() if discovery else ():
+        print(f"gillint: warning: {warning}", file=sys.stderr)
+    result = _lint(args, files, stdin_data)
+    if args.add_noqa:
+        return _add_noqa(result)
+    if args.unused_noqa:
+        result.findings = sorted_findings([*result.findings, *unused_noqa(result, files)])
     if args.verify or args.drop_refuted or args.only_confirmed:
-        _verify(result, config, args)
+        _verify(result, files[0][1] if files else resolver.for_path("."), args)
     _write_report(result, args)
     if args.exit_zero or not result.findings:
         return EXIT_CLEAN
     return EXIT_FINDINGS
 
 
-def _configure(args: argparse.Namespace) -> Config:
-    if args.config:
-        config = load_config(Path(args.config), explicit=True)
-    else:
-        given = [Path(p) for p in args.paths if p != "-"]
-        if args.stdin_filename:
-            given.append(Path(args.stdin_filename))
-        config = load_config(find_pyproject(given))
-    overrides = {}
+def _check_combinations(args: argparse.Namespace) -> None:
+    """Usage errors found before any work: impossible combinations, an --output-file that cannot be written."""
+    if args.add_noqa and "-" in args.paths:
+        raise ConfigError("--add-noqa edits files; it cannot edit stdin")
+    for flag in ("add_noqa", "unused_noqa"):
+        if getattr(args, flag) and args.disable_noqa:
+            raise ConfigError(f"--{flag.replace('_', '-')} needs # noqa comments honoured; "
+                              "it cannot be combined with --disable-noqa")
+    if args.output_file and not (args.show_files or args.add_noqa):
+        try:
+            with open(args.output_file, "a", encoding="utf-8"):
+                pass
+        except OSError as error:
+            raise ConfigError(f"cannot write --output-file {args.output_file}: {error.strerror or error}") from None
+
+
+def _resolver(args: argparse.Namespace) -> Resolver:
+    """The command line as :class:`Overrides` on top of the configuration files."""
+    for name in SELECTION_KEYS:
+        codes = getattr(args, name.replace("-", "_"))
+        if codes is not None:
+            validate_codes(codes, f"--{name}")
+    # --unused-noqa is the switch for GIL001: it selects it whatever the other selection says.
+    unused = (UNUSED_NOQA_CODE,) if args.unused_noqa else ()
+    selection = Selection(select=args.select, extend_select=(*(args.extend_select or ()), *unused),
+                          ignore=args.ignore or ())
+    values: dict[str, Any] = {}
     for option in CORE_OPTIONS:
         value = getattr(args, option.attribute)
-        if value is not None:
-            if option.name in ("select", "ignore", "extend-select"):
-                validate_codes(value, f"--{option.name}")
-            overrides[option.attribute] = value
-    settings = dict(config.settings)
-    for option in rule_options():
-        value = getattr(args, option.attribute)
-        if value is not None:
-            settings[option.attribute] = value
-    return replace(config, **overrides, settings=settings)
+        if value is not None and option.name not in SELECTION_KEYS:
+            if option.name in PATTERN_KEYS:
+                value = tuple(anchored(pattern, str(resolve_path(Path.cwd()))) for pattern in value)
+            values[option.attribute] = value
+    settings = {option.attribute: getattr(args, option.attribute) for option in rule_options()
+                if getattr(args, option.attribute) is not None}
+    overrides = Overrides(selection, values, settings)
+    return Resolver(overrides, Path(args.config) if args.config else None)
+
+
+def _files(args: argparse.Namespace, resolver: Resolver,
+           ) -> tuple[list[tuple[SourceFile, Config]], Optional[bytes], Optional[Discovery]]:
+    """The files to lint with their configurations, stdin's content, and the search (None for stdin)."""
+    if "-" in args.paths:
+        if len(args.paths) > 1:
+            raise ConfigError("'-' (stdin) cannot be combined with other paths")
+        name = args.stdin_filename or "stdin.py"
+        config = resolver.for_path(name)
+        data = sys.stdin.buffer.read()
+        if config.force_exclude and config.force_excludes(name):
+            return [], None, None
+        return [(SourceFile(Path(name), name), config)], data, None
+    discovery = Discovery(resolver)
+    return list(discovery.files(args.paths)), None, discovery
+
+
+def _lint(args: argparse.Namespace, files: list[tuple[SourceFile, Config]], stdin_data: Optional[bytes]) -> RunResult:
+    """Lint each group of files that share a configuration; one result for all."""
+    groups: dict[int, tuple[Config, list[SourceFile]]] = {}
+    for file, config in files:
+        groups.setdefault(id(config), (config, []))[1].append(file)
+    merged = RunResult([], 0)
+    for config, group in groups.values():
+        cache_dir = None if args.no_cache else Path(args.cache_dir) if args.cache_dir else config.root / CACHE_DIR_NAME
+        result = lint(group, config, stdin_data=stdin_data, disable_noqa=args.disable_noqa,
+                      jobs=args.jobs or default_jobs(), prefilter=not args.no_prefilter, cache_dir=cache_dir,
+                      context=_importer_context(group, args.paths, config))
+        merged.findings.extend(result.findings)
+        merged.hidden.extend(result.hidden)
+        merged.files += result.files
+        merged.suppressed.update(result.suppressed)
+    merged.findings = sorted_findings(merged.findings)
+    return merged
 
 
 def _importer_context(files: list[SourceFile], paths: Sequence[str], config: Config) -> list[SourceFile]:
     """For files named one by one (as pre-commit names them): the modules that import them and may
     dispatch work, so findings those reveal in the named files are reported (as under flake8)."""
+    named = {resolve_path(Path(given)) for given in paths if given != "-" and Path(given).is_file()}
     linted = {resolve_path(file.path) for file in files}
     context: dict[Path, SourceFile] = {}
-    for given in paths:
-        if given != "-" and Path(given).is_file():
-            for importer in importers(Path(given), config):
-                if importer not in linted:
-                    context.setdefault(importer, SourceFile(importer, str(importer)))
+    for path in sorted(named & linted):
+        for importer in importers(path, config):
+            if importer not in linted:
+                context.setdefault(importer, SourceFile(importer, str(importer)))
     return list(context.values())
 
 
-def _files(args: argparse.Namespace, config: Config) -> tuple[list[SourceFile], Optional[bytes]]:
-    if "-" in args.paths:
-        if len(args.paths) > 1:
-            raise ConfigError("'-' (stdin) cannot be combined with other paths")
-        name = args.stdin_filename or "stdin.py"
-        return [SourceFile(Path(name), name)], sys.stdin.buffer.read()
-    missing = [p for p in args.paths if not Path(p).exists() and not Path(p).is_symlink()]
-    if missing:
-        raise ConfigError(f"no such file or directory: {', '.join(missing)}")
-    return list(discover(args.paths, config)), None
+def _add_noqa(result: RunResult) -> int:
+    written, files, problems = add_noqa_comments(result.findings)
+    for problem in problems:
+        print(f"gillint: warning: {problem}", file=sys.stderr)
+    print(f"Added {written} noqa comment{'s' if written != 1 else ''} to {files} file{'s' if files != 1 else ''}.",
+          file=sys.stderr)
+    return EXIT_FINDINGS if problems else EXIT_CLEAN
+
+
+def _settings_text(path: str, config: Config) -> str:
+    """What ``--show-settings PATH`` prints: each setting and where it comes from."""
+
+    def origin(key: str) -> str:
+        return config.origins.get(key, "default")
+
+    lines = [f"Settings for {path}", f"  configuration: {config.source or 'none (defaults)'}",
+             f"  project root: {config.root}",
+             f"  enabled codes: {', '.join(c for c in config.enabled_codes() if c != UNUSED_NOQA_CODE) or 'none'}"]
+    ignored = config.ignored_for(path)
+    if ignored:
+        lines.append(f"  per-file-ignores for this file: {', '.join(ignored)}")
+    lines.append("Rule selection, layer by layer (later layers win; within one, the most specific prefix):")
+    for layer in config.layers:
+        for name in SELECTION_KEYS:
+            value = getattr(layer, name.replace("-", "_"))
+            if value:
+                lines.append(f"  {name} = {_toml(value)}  # {layer.origin}")
+    lines.append("Files:")
+    for name in ("exclude", "extend-exclude", "respect-gitignore", "force-exclude"):
+        lines.append(f"  {name} = {_toml(getattr(config, name.replace('-', '_')))}  # {origin(name)}")
+    if config.per_file_ignores:
+        table = ", ".join(f"{_toml(pattern)} = {_toml(codes)}" for pattern, codes in config.per_file_ignores)
+        lines.append(f"  per-file-ignores = {{{table}}}  # {origin('per-file-ignores')}")
+    lines.append("Rule options:")
+    for option in rule_options():
+        lines.append(f"  {option.name} = {_toml(config.settings[option.attribute])}  # {origin(option.name)}")
+    if config.verify:
+        lines.append(f"[tool.gillint.verify] = {config.verify}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
+    return json.dumps(value)
 
 
 def _verify(result: RunResult, config: Config, args: argparse.Namespace) -> None:
@@ -223,13 +344,29 @@ def _progress_line(index: int, total: int, finding: Finding) -> None:
 
 
 def _write_report(result: RunResult, args: argparse.Namespace) -> None:
+    to_terminal = not args.output_file and sys.stdout.isatty()
     options = ReportOptions(show_source=args.show_source, statistics=args.statistics, quiet=args.quiet,
-                            bars=not args.output_file and sys.stdout.isatty())
+                            bars=to_terminal, color=not args.output_file and _use_color(to_terminal))
     renderer = FORMATS[args.format]
     if args.output_file:
         with open(args.output_file, "w", encoding="utf-8") as out:
             renderer(result, options, out)
-    else:
+        return
+    try:
         renderer(result, options, sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:  # gillint . | head -1: the reader has what it wanted
+        _silence_stdout()
 
 
+def _use_color(to_terminal: bool) -> bool:
+    """Colour on a terminal unless ``NO_COLOR`` is set; ``FORCE_COLOR`` forces it (https://no-color.org)."""
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return to_terminal and not os.environ.get("NO_COLOR")
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())

@@ -6,20 +6,24 @@ import json
 from typing import TYPE_CHECKING, Any, Optional, TextIO
 
 from gillint import __version__
-from gillint.findings import RunResult
+from gillint.findings import UNUSED_NOQA_CODE, RunResult
 from gillint.report.text import ReportOptions
+from gillint.rules.docs import DOCS_URL
 
 if TYPE_CHECKING:
     from gillint.verify.verdict import Verification
+
+#: GIL001 is no rule (nothing to run, no page under docs/rules/): it is documented with --unused-noqa.
+UNUSED_NOQA_URL = "https://github.com/gillint/gillint/blob/main/docs/index.md#unused-noqa-comments-gil001"
 
 #: Bumped when a field changes meaning or disappears (adding fields does not bump it).
 SCHEMA_VERSION = 1
 
 
 def render_json(result: RunResult, options: ReportOptions, out: TextIO) -> None:
-    findings = [_with_verification(f.to_dict(), result.verifications.get(f))
+    findings = [_with_verification(_with_url(f.to_dict()), result.verifications.get(f))
                 for f in result.findings if not f.is_analysis_error]
-    errors = [f.to_dict() for f in result.findings if f.is_analysis_error]
+    errors = [_with_url(f.to_dict()) for f in result.findings if f.is_analysis_error]
     document = {
         "version": __version__,
         "schema": SCHEMA_VERSION,
@@ -30,6 +34,12 @@ def render_json(result: RunResult, options: ReportOptions, out: TextIO) -> None:
     }
     json.dump(document, out, indent=2)
     out.write("\n")
+
+
+def _with_url(finding: dict[str, Any]) -> dict[str, Any]:
+    """Add ``url``: the rule's documentation page."""
+    finding["url"] = UNUSED_NOQA_URL if finding["code"] == UNUSED_NOQA_CODE else DOCS_URL.format(code=finding["code"])
+    return finding
 
 
 def _with_verification(finding: dict[str, Any], verification: Optional[Verification]) -> dict[str, Any]:

@@ -20,11 +20,22 @@ class ReportOptions:
     bars: bool = False
     #: Source lines by path, for --show-source (filled by the caller when needed).
     sources: dict[str, list[str]] = field(default_factory=dict)
+    #: ANSI colours in text output (the CLI decides: a terminal, NO_COLOR, FORCE_COLOR).
+    color: bool = False
+
+
+#: ANSI styles: the path bold, the position dim, the code bold red (as ruff and flake8 colour them).
+_STYLES = {"path": "\x1b[1m", "position": "\x1b[2m", "code": "\x1b[1;31m", "ok": "\x1b[32m"}
+_RESET = "\x1b[0m"
 
 
 def render_text(result: RunResult, options: ReportOptions, out: TextIO) -> None:
+    def paint(style: str, text: str) -> str:
+        return f"{_STYLES[style]}{text}{_RESET}" if options.color else text
+
     for finding in result.findings:
-        out.write(f"{finding.path}:{finding.line}:{finding.column}: {finding.code} {finding.message}\n")
+        out.write(f"{paint('path', finding.path)}:{paint('position', f'{finding.line}:{finding.column}:')} "
+                  f"{paint('code', finding.code)} {finding.message}\n")
         verification = result.verifications.get(finding)
         if verification is not None:
             out.write(f"  {verification.line()}\n")
@@ -53,7 +64,8 @@ def render_text(result: RunResult, options: ReportOptions, out: TextIO) -> None:
             out.write(f"Found {count} {noun} in {files} file{'s' if files != 1 else ''} "
                       f"({result.files} checked).\n")
         else:
-            out.write(f"All clear: no findings in {result.files} file{'s' if result.files != 1 else ''}.\n")
+            out.write(paint("ok", f"All clear: no findings in {result.files} file{'s' if result.files != 1 else ''}.")
+                      + "\n")
 
 
 def source_line(path: str, line: int, sources: dict[str, list[str]]) -> str | None:
