@@ -11,7 +11,8 @@ settings, prefilter on/off) under ``.gillint_cache/`` at the project root. It ho
   findings (before ``# noqa`` and per-file ignores) of a file. ``kind`` says whether it was
   analysed (and with which import search roots) or only syntax-checked (the prefilter skipped it).
   An entry is valid while its file's hash, its kind and every dependency's hash and display name are
-  unchanged: when ``kernels.py`` changes, ``runner.py``'s finding that came from it is recomputed.
+  unchanged, and while no file exists at a place (``absent``) where the analysis looked for a module
+  and found none: when ``kernels.py`` changes, or appears, ``runner.py``'s findings are recomputed.
 
 Unreadable, corrupt or foreign cache files are ignored; writes are atomic (a temporary file
 renamed into place). Each write prunes the files of other configurations and versions: those
@@ -73,6 +74,7 @@ class Cache:
         self.entries: dict[str, dict[str, Any]] = {}
         self._dirty = False
         self._hashes: dict[str, Optional[str]] = {}
+        self._existing: dict[str, bool] = {}
         self._load()
 
     def _load(self) -> None:
@@ -163,19 +165,27 @@ class Cache:
             for dep_path, dep_hash, dep_display in entry["deps"]:
                 if self.current_hash(dep_path) != dep_hash or displays.get(dep_path, dep_path) != dep_display:
                     return None
+            if any(self._exists(place) for place in entry.get("absent", ())):
+                return None  # a module the analysis looked for and did not find exists now
             return [_finding(item) for item in entry["findings"]]
         except (KeyError, TypeError, ValueError):
             return None
 
+    def _exists(self, path: str) -> bool:
+        if path not in self._existing:
+            self._existing[path] = os.path.isfile(path)
+        return self._existing[path]
+
     def store(self, path: str, digest: str, kind: str, findings: Iterable[Finding],
-              dependencies: Sequence[str], displays: Mapping[str, str]) -> None:
+              dependencies: Sequence[str], displays: Mapping[str, str], absent: Sequence[str] = ()) -> None:
         deps = []
         for dep in dependencies:
             dep_hash = self.current_hash(dep)
             if dep_hash is None:
                 return  # a dependency vanished: do not cache a result that cannot be validated
             deps.append([dep, dep_hash, displays.get(dep, dep)])
-        self.entries[path] = {"hash": digest, "kind": kind, "deps": deps, "display": displays.get(path, path),
+        self.entries[path] = {"hash": digest, "kind": kind, "deps": deps, "absent": list(absent),
+                              "display": displays.get(path, path),
                               "findings": [finding.to_dict() for finding in findings]}
         self._dirty = True
 

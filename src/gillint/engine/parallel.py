@@ -17,7 +17,7 @@ import gc
 import multiprocessing
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Optional, Sequence, TypeVar, Union
 
@@ -76,6 +76,8 @@ class RootResult:
     index: int
     findings: tuple[Finding, ...]
     dependencies: tuple[str, ...]
+    #: Where modules it looked for were not found: the result is stale once one of them exists.
+    absent: tuple[str, ...] = ()
 
 
 def chunks(tasks: Sequence[Task], limit: Optional[int] = None) -> list[list[Task]]:
@@ -145,30 +147,32 @@ def _analyse_chunk(chunk: Chunk) -> list[RootResult]:
         if isinstance(module, Finding):
             results.append(RootResult(task.index, (module,), ()))
             continue
-        used = project.tracking(lambda module=module: analyzer.check(module))  # type: ignore[misc]
-        findings, paths = used
-        paths.discard(module.path)
-        results.append(RootResult(task.index, tuple(findings), tuple(sorted(str(p) for p in paths))))
+        findings, used = project.tracking(lambda module=module: analyzer.check(module))  # type: ignore[misc]
+        used.present.discard(module.path)
+        results.append(RootResult(task.index, tuple(findings), tuple(sorted(str(p) for p in used.present)),
+                                  tuple(sorted(str(p) for p in used.absent))))
     return results
 
 
 class TrackingProject(Project):
-    """A project that records which modules an analysis used, through memoised facts too.
+    """A project that records what an analysis depended on, through memoised facts too: the modules it
+    used, the places where a module it looked for was absent, and the modules whose prefilter verdict
+    spared loading them.
 
     A fact memoised while checking one file (a function's summary) may have loaded modules;
-    another file that reuses the fact depends on them as well, so each memo remembers the
-    modules its computation used and replays them on every hit.
+    another file that reuses the fact depends on them as well, so each memo remembers what its
+    computation used and replays it on every hit.
     """
 
     def __init__(self, search_roots: Sequence[Path] = (),
                  relevant: Optional[Mapping[str, frozenset[str]]] = None) -> None:
         super().__init__(search_roots, relevant)
-        self._frames: list[set[Path]] = []
-        self._memo_uses: dict[tuple[str, int], set[Path]] = {}
+        self._frames: list[Uses] = []
+        self._memo_uses: dict[tuple[str, int], Uses] = {}
 
-    def tracking(self, work: Callable[[], T]) -> tuple[T, set[Path]]:
-        """Run ``work`` and return its result with the paths of the modules it used."""
-        self._frames.append(set())
+    def tracking(self, work: Callable[[], T]) -> tuple[T, Uses]:
+        """Run ``work`` and return its result with what it depended on."""
+        self._frames.append(Uses())
         try:
             result = work()
         finally:
@@ -178,8 +182,16 @@ class TrackingProject(Project):
     def module(self, name: str) -> Optional[ModuleInfo]:
         found = super().module(name)
         if found is not None:
-            self._use({found.path})
+            self._use(Uses({found.path}))
+        else:  # the result holds while no file appears where the module would be
+            self._use(Uses(absent={place for place, _ in self.module_files(name)}))
         return found
+
+    def may_start_workers(self, dotted: str) -> bool:
+        found = self.relevance_of(dotted)
+        if found is not None:  # the verdict depends on that module's text
+            self._use(Uses({place for place, _ in self.module_files(found[0]) if place.is_file()}))
+        return found is None or found[1]
 
     def memo(self, kind: str, node: ast.AST, compute: Callable[[], T], on_cycle: T) -> T:
         key = (kind, id(node))
@@ -195,6 +207,18 @@ class TrackingProject(Project):
 
         return super().memo(kind, node, tracked, on_cycle)
 
-    def _use(self, paths: set[Path]) -> None:
+    def _use(self, uses: Uses) -> None:
         if self._frames:
-            self._frames[-1].update(paths)
+            self._frames[-1].update(uses)
+
+
+@dataclass
+class Uses:
+    """What an analysis depended on: files it read, and places where it found no module."""
+
+    present: set[Path] = field(default_factory=set)
+    absent: set[Path] = field(default_factory=set)
+
+    def update(self, other: Uses) -> None:
+        self.present |= other.present
+        self.absent |= other.absent

@@ -153,7 +153,7 @@ class _Run:
             digest = self.hashes[result.index]
             if self.cache is not None and digest is not None:
                 self.cache.store(self.real[result.index], digest, kinds[self.chosen[result.index]], result.findings,
-                                 result.dependencies, self.displays)
+                                 result.dependencies, self.displays, result.absent)
         if self.cache is not None:
             self.cache.save()
         return raw

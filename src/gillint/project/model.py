@@ -118,15 +118,19 @@ class Project:
         if name in self._by_name:
             return self._by_name[name]
         self._by_name[name] = None  # also guards against import cycles while loading
-        relative = Path(*name.split("."))
-        for root in self.search_roots:
-            for candidate, is_package in ((root / relative / "__init__.py", True),
-                                          (root / relative.with_suffix(".py"), False)):
-                if candidate.is_file():
-                    loaded = self._load(candidate, name, is_package)
-                    self._by_name[name] = loaded
-                    return loaded
+        for candidate, is_package in self.module_files(name):
+            if candidate.is_file():
+                loaded = self._load(candidate, name, is_package)
+                self._by_name[name] = loaded
+                return loaded
         return None
+
+    def module_files(self, name: str) -> list[tuple[Path, bool]]:
+        """Where module ``name`` would be, in search order, and whether each place is a package."""
+        relative = Path(*name.split("."))
+        return [(place, is_package) for root in self.search_roots
+                for place, is_package in ((root / relative / "__init__.py", True),
+                                          (root / relative.with_suffix(".py"), False))]
 
     def _load(self, path: Path, name: str, is_package: bool) -> Optional[ModuleInfo]:
         resolved = resolve_path(path)
@@ -146,14 +150,20 @@ class Project:
         """Can the project name ``dotted`` reach a thread or process API (by what it calls, subclasses or
         holds)? False only when the prefilter scanned its module and found it cannot, so that classifying
         ``re.compile(...)`` does not load ``re``."""
+        found = self.relevance_of(dotted)
+        return found is None or found[1]
+
+    def relevance_of(self, dotted: str) -> Optional[tuple[str, bool]]:
+        """The scanned module that ``dotted`` belongs to and the prefilter's verdict on the name, if any."""
         if self.relevant is None:
-            return True
+            return None
         parts = dotted.split(".")
         for cut in range(len(parts) - 1, 0, -1):
-            names = self.relevant.get(".".join(parts[:cut]))
+            module = ".".join(parts[:cut])
+            names = self.relevant.get(module)
             if names is not None:
-                return parts[cut] in names
-        return True
+                return module, parts[cut] in names
+        return None
 
     # -- memoised facts -------------------------------------------------------------------------
 
