@@ -164,9 +164,6 @@ class Config:
             parent = os.path.dirname(parent)
         return any(self.exclusions.excludes(item, item != absolute or os.path.isdir(item)) for item in checked)
 
-    def rule_setting(self, name: str) -> Any:
-        return self.settings[name]
-
 
 @lru_cache(maxsize=64)
 def _compiled(patterns: tuple[str, ...], root: str) -> PathPatterns:

@@ -93,3 +93,12 @@ THREAD_LOCAL_TYPES = frozenset({"threading.local", "_threading_local.local"})
 #: Every name that starts or makes threads, processes, pools or managers.
 WORKER_APIS = (THREAD_CLASSES | THREAD_POOLS | PROCESS_POOLS | PROCESS_CLASSES | MANAGER_FACTORIES | MANAGER_CLASSES
                | TO_THREAD | START_NEW_THREAD | frozenset(FACTORY_RESULTS))
+
+#: Words a file mentions when it can start a thread or process by itself: the modules that can, and
+#: the method that hands work to an executor made elsewhere (``asyncio.to_thread`` contains ``_thread``).
+TRIGGER_WORDS = ("threading", "_thread", "concurrent", "multiprocessing", "run_in_executor")
+#: The last component of every API name (``Thread``, ``Pool``, ``to_thread``...), and ``Executor``
+#: (subclasses of ``concurrent.futures.Executor``): what code that may start workers mentions.
+API_NAMES = tuple(sorted({name.rpartition(".")[2] for name in WORKER_APIS} | {"Executor", "run_in_executor"}))
+#: Methods that start a thread or process or hand work to a pool.
+DISPATCH_METHODS = tuple(sorted(POOL_TASK_METHODS | EXECUTOR_TASK_METHODS | {"start", "to_thread", "run_in_executor"}))

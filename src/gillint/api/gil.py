@@ -8,7 +8,7 @@ calls keep GIL101 silent.
 
 Sources: the CPython docs (I/O, ``time.sleep``, ``hashlib`` on data over 2047 bytes, ``zlib``/
 ``bz2``/``lzma`` release the GIL; ``sum``/``sorted``/``re``/``json`` do not) and the NumPy docs
-(most array operations release it). See ``facts.md`` for the measurements.
+(most array operations release it). The measurements are in ``docs/rules/GIL101.md``.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ import stat
 from functools import lru_cache
 from pathlib import Path
 
+from gillint.api.concurrency import API_NAMES, DISPATCH_METHODS, TRIGGER_WORDS
 from gillint.config import Config
 from gillint.engine.discovery import discover
 from gillint.project.sources import module_name_for, resolve_path
@@ -31,9 +32,8 @@ _IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([.\w]+)[ \t]+)?import[ \t]+(\([^)]*\
 _WORD = re.compile(r"\w+")
 #: Text without any of these cannot start a thread or process, or hand work to a pool.
 _DISPATCH_HINT = re.compile(
-    r"\b(?:threading|multiprocessing|concurrent|asyncio|_thread|Thread|Process|Pool|Executor)\b"
-    r"|\.(?:start|submit|map|imap|imap_unordered|starmap|apply_async|map_async|starmap_async|to_thread"
-    r"|run_in_executor)\("
+    r"\b(?:" + "|".join((*TRIGGER_WORDS, "asyncio", *API_NAMES)) + r")\b"
+    r"|\.(?:" + "|".join(DISPATCH_METHODS) + r")\("
 )
 #: Files larger than this are not scanned (generated code, data): they are not importers worth parsing.
 _MAX_BYTES = 1_000_000

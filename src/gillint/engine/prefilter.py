@@ -24,16 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
+from gillint.api.concurrency import API_NAMES, TRIGGER_WORDS
+
 #: A file that mentions none of these cannot dispatch work or start a process by itself.
-KEYWORDS: tuple[bytes, ...] = (
-    b"threading", b"_thread", b"concurrent", b"multiprocessing", b"run_in_executor",
-)
+KEYWORDS: tuple[bytes, ...] = tuple(word.encode() for word in TRIGGER_WORDS)
 #: A top-level block that mentions one of these (or an alias of one) may dispatch or start a
 #: process when called or instantiated from another file: its name is *relevant*.
-API_WORDS: tuple[bytes, ...] = (
-    b"Thread", b"ThreadPool", b"Pool", b"Process", b"Manager", b"Executor", b"ThreadPoolExecutor",
-    b"ProcessPoolExecutor", b"to_thread", b"run_in_executor", b"start_new_thread",
-)
+API_WORDS: tuple[bytes, ...] = tuple(word.encode() for word in API_NAMES)
 
 # _BLOCK starts with a literal newline (searched for with a newline prepended to the file): the
 # regular expression engine then scans for it at C speed instead of trying every position.

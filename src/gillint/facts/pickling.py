@@ -692,7 +692,7 @@ def explain(sent: Sent, problem: Problem, what: str) -> str:
 
 
 def evidence(sent: Sent, problem: Problem, role_key: str) -> dict[str, object]:
-    """The structured facts of a finding (see HELPERS.md, evidence contract)."""
+    """The structured facts of a finding (its evidence keys are listed on the rule's page)."""
     dispatch = sent.dispatch
     found: dict[str, object] = {
         role_key: sent.scope.module.code_of(sent.node),
