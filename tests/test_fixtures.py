@@ -8,18 +8,22 @@ from pathlib import Path
 
 import pytest
 
-from fixture_support import Case, as_noqa, cases, expectations
+from fixture_support import Case, as_noqa, cases, expectations, expected_details
 from gillint.config import Config
 from gillint.engine.discovery import discover
 from gillint.engine.run import lint
+from gillint.findings import Finding
 
 CASES = cases()
 
 
-def _run(case: Case, root: Path) -> Counter[tuple[str, int, str]]:
+def _lint(case: Case, root: Path) -> list[Finding]:
     config = Config(select=(case.code,), root=root)
-    result = lint(discover([str(root if case.path.is_dir() else root / case.path.name)], config), config)
-    return Counter((str(Path(f.path).resolve()), f.line, f.code) for f in result.findings)
+    return lint(discover([str(root if case.path.is_dir() else root / case.path.name)], config), config).findings
+
+
+def _run(case: Case, root: Path) -> Counter[tuple[str, int, str]]:
+    return Counter((str(Path(f.path).resolve()), f.line, f.code) for f in _lint(case, root))
 
 
 def _resolved(expected: Counter[tuple[str, int, str]]) -> Counter[tuple[str, int, str]]:
@@ -34,6 +38,16 @@ def test_fixture(case: Case) -> None:
     missing = expected - found
     unexpected = found - expected
     assert not missing and not unexpected, f"missing: {sorted(missing)}\nunexpected: {sorted(unexpected)}"
+    details = expected_details(case.files)
+    if details:
+        findings = _lint(case, root)
+        for (path, line, code), detail in details:
+            place = (str(Path(path).resolve()), line, code)
+            here = [f for f in findings if (str(Path(f.path).resolve()), f.line, f.code) == place]
+            assert any((detail.column is None or f.column == detail.column)
+                       and (detail.fragment is None or detail.fragment in f.message) for f in here), (
+                f"{Path(path).name}:{line} {code}: expected column {detail.column}, message with "
+                f"{detail.fragment!r}; got {[(f.column, f.message) for f in here]}")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
