@@ -169,6 +169,7 @@ class TrackingProject(Project):
         super().__init__(search_roots, relevant)
         self._frames: list[Uses] = []
         self._memo_uses: dict[tuple[str, int], Uses] = {}
+        self._lookup_uses: dict[str, Uses] = {}
 
     def tracking(self, work: Callable[[], T]) -> tuple[T, Uses]:
         """Run ``work`` and return its result with what it depended on."""
@@ -184,14 +185,24 @@ class TrackingProject(Project):
         if found is not None:
             self._use(Uses({found.path}))
         else:  # the result holds while no file appears where the module would be
-            self._use(Uses(absent={place for place, _ in self.module_files(name)}))
+            self._use(self._lookups(name))
         return found
 
     def may_start_workers(self, dotted: str) -> bool:
         found = self.relevance_of(dotted)
         if found is not None:  # the verdict depends on that module's text
-            self._use(Uses({place for place, _ in self.module_files(found[0]) if place.is_file()}))
+            self._use(self._lookups(found[0]))
         return found is None or found[1]
+
+    def _lookups(self, name: str) -> Uses:
+        """What looking module ``name`` up depends on: the files found where it would be, or the places
+        where none is (computed once per name)."""
+        uses = self._lookup_uses.get(name)
+        if uses is None:
+            places = [place for place, _ in self.module_files(name)]
+            present = {place for place in places if place.is_file()}
+            uses = self._lookup_uses[name] = Uses(present, set() if present else set(places))
+        return uses
 
     def memo(self, kind: str, node: ast.AST, compute: Callable[[], T], on_cycle: T) -> T:
         key = (kind, id(node))

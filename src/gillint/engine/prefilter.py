@@ -88,13 +88,8 @@ def select(paths: Sequence[Path], contents: Sequence[Optional[bytes]],
         data = contents[index]
         if data is not None:
             found = relevant.setdefault(names[index], set())
+            found.update(_relevant_blocks(data, tuple(triggers)))
             found.update(reexported)
-            words = tuple(triggers)
-            while True:  # a block that uses a relevant block of the same file is relevant too
-                new = _relevant_blocks(data, (*words, *found)) - found
-                if not new:
-                    break
-                found.update(new)
 
     imports: dict[int, list[_Import]] = {}
 
@@ -140,9 +135,22 @@ def select(paths: Sequence[Path], contents: Sequence[Optional[bytes]],
     for module, content in zip(names, contents):
         if content is not None:
             dotted = module.decode("utf-8", "surrogateescape")
-            words_found = {word.decode("utf-8", "surrogateescape") for word in relevant.get(module, ())}
-            scanned[dotted] = scanned.get(dotted, frozenset()) | words_found
+            closed = {word.decode("utf-8", "surrogateescape") for word in _closed(content, relevant.get(module, set()))}
+            scanned[dotted] = scanned.get(dotted, frozenset()) | closed
     return Selection(chosen[:linted], scanned)
+
+
+def _closed(data: bytes, names: set[bytes]) -> set[bytes]:
+    """``names`` and the top-level blocks of ``data`` that use them, to a fixpoint: ``class Derived(Cruncher)``
+    reaches a thread API when ``Cruncher`` does. (Only for the model's loading decisions; choosing
+    files with it would pull in every module that mentions ``Thread`` anywhere.)"""
+    found = set(names)
+    while found:
+        new = _relevant_blocks(data, tuple(found)) - found
+        if not new:
+            break
+        found |= new
+    return found
 
 
 #: Imported modules larger than this are not read by the prefilter (they are parsed if needed).

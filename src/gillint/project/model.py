@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import os
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -88,6 +89,7 @@ class Project:
         self._by_name: dict[str, Optional[ModuleInfo]] = {}
         self._by_path: dict[Path, ModuleInfo] = {}
         self._facts = FactMemo()
+        self._places: dict[str, list[tuple[Path, bool]]] = {}
         #: How findings name files that are loaded lazily but were also given to lint (resolved path -> display).
         self.display_paths: dict[Path, str] = {}
         for root in search_roots:
@@ -127,10 +129,15 @@ class Project:
 
     def module_files(self, name: str) -> list[tuple[Path, bool]]:
         """Where module ``name`` would be, in search order, and whether each place is a package."""
-        relative = Path(*name.split("."))
-        return [(place, is_package) for root in self.search_roots
-                for place, is_package in ((root / relative / "__init__.py", True),
-                                          (root / relative.with_suffix(".py"), False))]
+        found = self._places.get(name)
+        if found is None:
+            relative = os.path.join(*name.split("."))
+            found = self._places[name] = [
+                (Path(os.path.join(root, relative, "__init__.py")), True) if package
+                else (Path(os.path.join(root, relative + ".py")), False)
+                for root in map(str, self.search_roots) for package in (True, False)
+            ]
+        return found
 
     def _load(self, path: Path, name: str, is_package: bool) -> Optional[ModuleInfo]:
         resolved = resolve_path(path)
