@@ -49,7 +49,7 @@ def test_extend_releases_gil_overrides_a_cpu_bound_entry(tmp_path: Path) -> None
 
 def test_evidence_contract(tmp_path: Path) -> None:
     (finding,) = _gil101(SOURCE, tmp_path, extend_cpu_bound=("fastlib.score",))
-    evidence = finding.evidence
+    evidence = finding.to_dict()["evidence"]  # the JSON contract
     assert evidence["dispatch"] == {"api": "ThreadPoolExecutor.map", "path": str(tmp_path / "mod.py"), "line": 13}
     assert evidence["target"] == {"name": "work", "path": str(tmp_path / "mod.py"), "line": 5}
     assert evidence["arguments"] == ["batches"] and evidence["workers"] == 4

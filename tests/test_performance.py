@@ -43,7 +43,7 @@ def _lint(paths: list[Path], config: Config, **options: object) -> list[Finding]
 def _full(findings: list[Finding]) -> list[tuple]:
     """Everything a finding says, evidence included (Finding equality ignores evidence)."""
     return [(f.path, f.line, f.column, f.end_line, f.end_column, f.code, f.message,
-             json.dumps(dict(f.evidence), sort_keys=True)) for f in findings]
+             json.dumps(f.to_dict()["evidence"], sort_keys=True)) for f in findings]
 
 
 def _write(directory: Path, files: dict[str, str]) -> None:

@@ -6,6 +6,7 @@ GIL401 runs end to end through the CLI.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -19,6 +20,7 @@ import psutil
 import pytest
 
 from gillint.findings import Finding
+from gillint.rules import rule_for
 from gillint.verify import Status, Verification, VerifySettings, settings_from, verify
 from gillint.verify.extract import SourceModule
 from gillint.verify.sandbox import Limits, fork_cap, network_isolation, run_probe
@@ -35,7 +37,13 @@ def module(tmp_path: Path, text: str, name: str = "work.py") -> Path:
 
 
 def finding(code: str, path: Path, line: int, **evidence: Any) -> Finding:
-    return Finding(str(path), line, 1, line, 2, code, "rule", "message", evidence=evidence)
+    """A finding with the given values for its rule's evidence keys, as they are (the others None, keys the
+    rule does not have left out): probes must cope."""
+    rule = rule_for(code)
+    keys = {item.name: None for item in dataclasses.fields(rule.evidence)} if rule is not None else {}
+    given = {key: value for key, value in evidence.items() if key in keys}
+    return Finding(str(path), line, 1, line, 2, code, "rule", "message",
+                   evidence=rule.evidence(**{**keys, **given}) if rule is not None else None)
 
 
 def function_finding(code: str, path: Path, name: str, arguments: list[str], **evidence: Any) -> Finding:

@@ -6,10 +6,12 @@ the engine turns it into a finding with a position. Every output format renders 
 
 from __future__ import annotations
 
+import sys
+import typing
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Optional, TypeVar, Union
 
 if TYPE_CHECKING:
     from gillint.verify.verdict import Verification
@@ -21,6 +23,71 @@ class Severity(str, Enum):
     ERROR = "error"
     WARNING = "warning"
     NOTE = "note"
+
+
+E = TypeVar("E", bound="Evidence")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The facts behind a finding: a frozen dataclass per rule whose fields are its JSON keys.
+
+    The rule builds it next to the message; reporters render :meth:`to_dict` (JSON ``evidence``,
+    SARIF properties); the verifier's probe reads its fields; the cache reads it back with
+    :meth:`from_dict`. Fields hold JSON values (str, int, bool, None), tuples of them, or nested
+    :class:`Evidence` parts. Each rule's page lists its keys.
+    """
+
+    def to_dict(self) -> dict[str, Any]:
+        return {item.name: _plain(getattr(self, item.name)) for item in fields(self)}
+
+    @classmethod
+    def from_dict(cls: type[E], data: Mapping[str, Any]) -> E:
+        hints = typing.get_type_hints(cls, vars(sys.modules[cls.__module__]))
+        return cls(**{item.name: _typed(hints[item.name], data[item.name])
+                      for item in fields(cls) if item.name in data})
+
+
+@dataclass(frozen=True)
+class Site(Evidence):
+    """Where work is handed to a thread or process: the API and the line."""
+
+    #: The API as the message names it: ``ThreadPoolExecutor.submit``, ``multiprocessing.Process``.
+    api: str
+    path: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Location(Evidence):
+    """A function or lambda (path and line None when it is not project code)."""
+
+    #: Its qualified name: ``run``, ``Worker.process``, ``main.<locals>.task``.
+    name: str
+    path: Optional[str] = None
+    line: Optional[int] = None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Evidence):
+        return value.to_dict()
+    if isinstance(value, tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _typed(hint: Any, value: Any) -> Any:
+    """``value`` read from JSON as the field's type says (nested parts, tuples)."""
+    if value is None:
+        return None
+    if typing.get_origin(hint) is Union:
+        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+    if isinstance(hint, type) and is_dataclass(hint) and issubclass(hint, Evidence):
+        return hint.from_dict(value)
+    if typing.get_origin(hint) is tuple:
+        item = typing.get_args(hint)[0]
+        return tuple(_typed(item, element) for element in value)
+    return value
 
 
 #: The code of the pseudo-rule that reports files gillint could not analyse.
@@ -44,9 +111,9 @@ class Finding:
     name: str
     message: str
     severity: Severity = Severity.WARNING
-    #: Rule-specific facts behind the finding (target function, evidence line, confidence...).
-    #: Documented per rule; carried into JSON and SARIF. Not part of equality.
-    evidence: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    #: The rule's facts behind the finding (target function, evidence line, confidence...); None for
+    #: GIL000. Carried into JSON and SARIF. Not part of equality.
+    evidence: Optional[Evidence] = field(default=None, compare=False, hash=False)
 
     @property
     def sort_key(self) -> tuple[str, int, int, str, str]:
@@ -68,7 +135,7 @@ class Finding:
             "name": self.name,
             "message": self.message,
             "severity": self.severity.value,
-            "evidence": dict(self.evidence),
+            "evidence": self.evidence.to_dict() if self.evidence is not None else {},
         }
 
 

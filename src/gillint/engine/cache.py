@@ -33,6 +33,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from gillint import __version__
 from gillint.findings import Finding, Severity
+from gillint.rules import rule_for
 
 CACHE_DIR_NAME = ".gillint_cache"
 FORMAT = 1
@@ -234,9 +235,11 @@ def prune(directory: Path, now: Optional[float] = None) -> None:
 
 
 def _finding(item: Mapping[str, Any]) -> Finding:
+    rule = rule_for(item["code"])
+    evidence = item.get("evidence")
     return Finding(
         path=item["path"], line=int(item["line"]), column=int(item["column"]),
         end_line=int(item["end_line"]), end_column=int(item["end_column"]), code=item["code"],
         name=item["name"], message=item["message"], severity=Severity(item["severity"]),
-        evidence=item.get("evidence") or {},
+        evidence=rule.evidence.from_dict(evidence) if rule is not None and evidence else None,
     )

@@ -15,8 +15,9 @@ from typing import Optional
 
 from gillint.api import concurrency as kb
 from gillint.facts.bodies import body_facts
+from gillint.findings import Location, Site
 from gillint.project.model import CallableTarget, Project, TargetKind
-from gillint.project.module import CallSite, ClassInfo, ModuleInfo
+from gillint.project.module import CallSite, ClassInfo, FunctionInfo, ModuleInfo
 from gillint.project.scopes import BindingKind, Scope
 from gillint.project.syntax import (
     COMPREHENSIONS,
@@ -88,6 +89,10 @@ class Dispatch:
             return []
         return project.callable_targets(self.callable, self.site.scope)
 
+    def site_evidence(self) -> Site:
+        """The dispatch as findings' evidence: the API, the file and the line."""
+        return Site(self.api, self.module.display_path, self.module.line_of(self.site.node))
+
     def workers(self, project: Project) -> Optional[int]:
         """How many workers may run the callable, when the code says so literally: the pool's size
         (``ThreadPoolExecutor(max_workers=4)``), else ``range(N)`` of the loop around the dispatch."""
@@ -95,6 +100,11 @@ class Dispatch:
             sizes = {_pool_size(value.expr) for value in project.values(self.pool, self.site.scope)}
             return sizes.pop() if len(sizes) == 1 else None
         return _loop_count(self.site)
+
+
+def function_location(function: FunctionInfo) -> Location:
+    """A project function as findings' evidence: its qualified name, file and line."""
+    return Location(function.qualname, function.module.display_path, function.module.line_of(function.node))
 
 
 def dispatches(project: Project, module: ModuleInfo) -> list[Dispatch]:

@@ -18,12 +18,21 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 from enum import Enum
-from typing import Iterator, Optional, Union
+from typing import ClassVar, Iterator, Optional, TypeVar, Union
 
 from gillint.api import concurrency as kb
 from gillint.facts.bodies import body_facts
-from gillint.facts.dispatch import Dispatch, Executor, Pickling, classify, dispatches, may_reach_workers
+from gillint.facts.dispatch import (
+    Dispatch,
+    Executor,
+    Pickling,
+    classify,
+    dispatches,
+    function_location,
+    may_reach_workers,
+)
 from gillint.facts.start_methods import start_method_choice
+from gillint.findings import Evidence, Location, Site
 from gillint.project import (
     Binding,
     BindingKind,
@@ -691,22 +700,62 @@ def explain(sent: Sent, problem: Problem, what: str) -> str:
             f"`{dispatch.api}` (line {dispatch_line}{where}), which pickles {what} {when}")
 
 
-def evidence(sent: Sent, problem: Problem, role_key: str) -> dict[str, object]:
-    """The structured facts of a finding (its evidence keys are listed on the rule's page)."""
-    dispatch = sent.dispatch
-    found: dict[str, object] = {
-        role_key: sent.scope.module.code_of(sent.node),
-        "kind": problem.kind,
-        "start_methods": list(start_methods(dispatch)),
-        "dispatch": {"api": dispatch.api, "path": dispatch.module.display_path,
-                     "line": dispatch.module.line_of(dispatch.site.node)},
-    }
-    if problem.target is not None:
-        found["target"] = {"name": problem.target.qualname, "path": problem.target.module.display_path,
-                           "line": problem.target.module.line_of(problem.target.node)}
-    if sent.via is not None:
-        found["via"] = {"name": sent.via.qualname, "parameter": sent.parameter}
-    return found
+@dataclass(frozen=True)
+class Via(Evidence):
+    """The project helper that forwards a value to the dispatch, and its parameter."""
+
+    #: The helper's qualified name.
+    name: str
+    parameter: str
+
+
+P = TypeVar("P", bound="PicklingEvidence")
+
+
+@dataclass(frozen=True)
+class PicklingEvidence(Evidence):
+    """What GIL201's and GIL202's findings share (their JSON keys, with the expression sent)."""
+
+    #: The JSON key of the expression sent.
+    expression_key: ClassVar[str]
+    #: The kind of unpicklable value: ``lambda``, ``local function``, ``open file``, ``lock``...
+    kind: str
+    #: The start methods under which the dispatch pickles it.
+    start_methods: tuple[str, ...]
+    dispatch: Site
+    #: The local function or method behind it, when there is one.
+    target: Optional[Location] = None
+    via: Optional[Via] = None
+
+    @classmethod
+    def of(cls: type[P], sent: Sent, problem: Problem) -> P:
+        """The evidence of sending ``sent``, which cannot be pickled because of ``problem``."""
+        return cls(
+            kind=problem.kind,
+            start_methods=start_methods(sent.dispatch),
+            dispatch=sent.dispatch.site_evidence(),
+            target=function_location(problem.target) if problem.target is not None else None,
+            via=Via(sent.via.qualname, sent.parameter or "") if sent.via is not None else None,
+            **{cls.expression_key: sent.scope.module.code_of(sent.node)},
+        )
+
+
+@dataclass(frozen=True)
+class CallableEvidence(PicklingEvidence):
+    """GIL201's evidence: ``callable`` is the expression sent, as written."""
+
+    expression_key = "callable"
+    #: The callable sent, as written.
+    callable: str = ""
+
+
+@dataclass(frozen=True)
+class ArgumentEvidence(PicklingEvidence):
+    """GIL202's evidence: ``argument`` is the expression sent, as written."""
+
+    expression_key = "argument"
+    #: The argument (or the iterable mapped over) as written.
+    argument: str = ""
 
 
 #: References of the GIL201/GIL202 pages.

@@ -102,8 +102,8 @@ def _result(finding: Finding, index: Mapping[str, int], fingerprint: str, verdic
     if finding.code in index:
         entry["ruleIndex"] = index[finding.code]
     properties: dict[str, Any] = {}
-    if finding.evidence:
-        properties["evidence"] = _jsonable(finding.evidence)
+    if finding.evidence is not None:
+        properties["evidence"] = finding.evidence.to_dict()
     if verdict is not None:
         properties["verification"] = _jsonable(verdict)
     if properties:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Iterator, Mapping, Optional
 
-from gillint.findings import Severity
+from gillint.findings import Evidence, Severity
 from gillint.options import Option
 from gillint.project import ModuleInfo, Project
 
@@ -36,7 +36,7 @@ class Report:
     message: str
     #: The module the node belongs to, when it is not the module being checked.
     module: Optional[ModuleInfo] = None
-    evidence: Mapping[str, Any] = field(default_factory=dict)
+    evidence: Optional[Evidence] = None
 
 
 @dataclass
@@ -55,6 +55,8 @@ class Rule:
     summary: ClassVar[str]  # one line for --list-rules and SARIF's shortDescription
     severity: ClassVar[Severity] = Severity.WARNING
     doc: ClassVar[RuleDoc]
+    #: The class of the evidence its findings carry (read back from the cache with ``from_dict``).
+    evidence: ClassVar[type[Evidence]]
     #: Settings this rule reads; available in ``[tool.gillint]`` and on the command line.
     options: ClassVar[tuple[Option, ...]] = ()
     #: True when a finding can land in a module other than the one that reveals it (GIL301 reports a

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Optional, Union
+import dataclasses
+import inspect
+import sys
+import typing
+from typing import Any, Optional, Union
 
-from gillint.findings import ANALYSIS_ERROR_CODE, ANALYSIS_ERROR_NAME, Severity
+from gillint.findings import ANALYSIS_ERROR_CODE, ANALYSIS_ERROR_NAME, Evidence, Severity
 from gillint.options import Option
 from gillint.rules import Rule, RuleDoc, all_rules
 
@@ -89,10 +93,66 @@ def render_rule_doc(rule: Documented) -> str:
         rows = "\n".join(f"- `{o.name}` ({o.type}, default `{_default(o.default)}`): {o.help}" for o in rule.options)
         where = "In `[tool.gillint]` of `pyproject.toml`, or as `--<name>` on the command line."
         parts.append(f"## Options\n\n{where}\n\n{rows}\n")
+    evidence = getattr(rule, "evidence", None)
+    if evidence is not None:
+        intro = "The `evidence` object of a finding in JSON and SARIF output (`null` where not applicable):"
+        parts.append(f"## Evidence\n\n{intro}\n\n" + "\n".join(_evidence_rows(evidence)) + "\n")
     parts.append(f"## Known problems\n\n{doc.known_problems.strip()}\n")
     refs = "\n".join(f"- {ref}" for ref in doc.references) or "- (none)"
     parts.append(f"## References\n\n{refs}\n")
     return "\n".join(parts)
+
+
+def _evidence_rows(evidence: type[Evidence], indent: str = "") -> list[str]:
+    """One line per key of an evidence class (nested parts indented), with the ``#:`` comment of its field."""
+    hints = typing.get_type_hints(evidence, vars(sys.modules[evidence.__module__]))
+    rows = []
+    for item in dataclasses.fields(evidence):
+        hint = hints[item.name]
+        part = next((arg for arg in (hint, *typing.get_args(hint))
+                     if isinstance(arg, type) and issubclass(arg, Evidence)), None)
+        comment = _field_comments(evidence).get(item.name, "")
+        kind = f"object: {part.__doc__.splitlines()[0].rstrip('.') if part.__doc__ else part.__name__}" if part else \
+            _type_words(hint)
+        rows.append(f"{indent}- `{item.name}` ({kind}){': ' + comment if comment else ''}")
+        if part is not None:
+            rows.extend(_evidence_rows(part, indent + "  "))
+    return rows
+
+
+_JSON_WORDS = {str: "string", int: "integer", bool: "boolean", float: "number"}
+
+
+def _type_words(hint: Any) -> str:
+    """A field's type in JSON's words: ``integer or null``, ``list of strings``."""
+    arguments = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+    if typing.get_origin(hint) is Union:
+        return f"{_type_words(arguments[0])} or null"
+    if typing.get_origin(hint) is tuple:
+        return f"list of {_type_words(arguments[0])}s"
+    return _JSON_WORDS.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def _field_comments(cls: type) -> dict[str, str]:
+    """The ``#:`` comments above each field of a class and of its bases."""
+    found: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if not (isinstance(klass, type) and issubclass(klass, Evidence)):
+            continue
+        lines, _ = inspect.getsourcelines(klass)
+        comment: list[str] = []
+        for line in lines:
+            stripped = line.strip()
+            if stripped.startswith("#:"):
+                comment.append(stripped[2:].strip())
+            elif ":" in stripped and not stripped.startswith(("#", "class", '"""', "def", "@")):
+                name = stripped.split(":", 1)[0].strip()
+                if name.isidentifier() and comment:
+                    found[name] = " ".join(comment).replace("``", "`")
+                comment = []
+            else:
+                comment = []
+    return found
 
 
 def _default(value: object) -> object:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ast
-from typing import Any, Iterator, Optional
+from dataclasses import dataclass
+from typing import Iterator, Optional
 
 from gillint.api.gil import Knowledge
-from gillint.facts.dispatch import Dispatch, Executor, dispatches
+from gillint.facts.dispatch import Dispatch, Executor, dispatches, function_location
 from gillint.facts.effects import Effects, EffectsModel
-from gillint.findings import Severity
+from gillint.findings import Evidence, Location, Severity, Site
 from gillint.options import Option
 from gillint.project import CallableTarget, ModuleInfo, TargetKind
 from gillint.project.syntax import int_value, string_value
@@ -19,11 +20,31 @@ _ADVICE = "under the GIL threads take turns; use ProcessPoolExecutor or multipro
 _EVENT_LOOP_APIS = frozenset({"asyncio.to_thread", "run_in_executor"})
 
 
+@dataclass(frozen=True)
+class CpuBoundEvidence(Evidence):
+    """GIL101's evidence (the JSON keys of its findings)."""
+
+    dispatch: Site
+    #: The dispatched callable (path and line None when it is not project code).
+    target: Location
+    #: The arguments (or iterables mapped over) as written at the dispatch.
+    arguments: tuple[str, ...]
+    #: The literal number of workers, when the code says it.
+    workers: Optional[int]
+    evidence_line: int
+    evidence_path: str
+    #: What makes it CPU-bound, through the functions followed: ``'crunch' -> 'step': a pure-Python loop``.
+    evidence: str
+    #: ``high`` for a Python loop, ``medium`` for a C call that holds the GIL or recursion.
+    confidence: str
+
+
 class CpuBoundThread(Rule):
     code = "GIL101"
     name = "cpu-bound-thread"
     summary = "CPU-bound pure-Python work runs on threads, which the GIL lets run only one at a time."
     severity = Severity.WARNING
+    evidence = CpuBoundEvidence
     options = (
         Option("extend-releases-gil", "list[str]", (),
                "qualified names of calls that release the GIL or wait (e.g. mylib.fetch, mylib.Client)"),
@@ -199,26 +220,24 @@ def _report(dispatch: Dispatch, target: CallableTarget, effects: Effects, worker
         "Thread" if dispatch.api == "threading.Thread" else dispatch.api)
     message = f"{label} runs '{name}', {evidence.describe(module)}: {_ADVICE}"
     sent = (*dispatch.arguments, *dispatch.iterables)
-    details: dict[str, Any] = {
-        "dispatch": {"api": dispatch.api, "path": module.display_path, "line": module.line_of(dispatch.site.node)},
-        "target": _target_location(target, name),
-        "arguments": [module.code_of(a) for a in sent],
-        "workers": workers,
-        "evidence_line": evidence.line,
-        "evidence_path": evidence.module.display_path,
-        "evidence": evidence.what if not evidence.via else f"{' -> '.join(evidence.via)}: {evidence.what}",
-        "confidence": evidence.confidence,
-    }
+    details = CpuBoundEvidence(
+        dispatch=dispatch.site_evidence(),
+        target=_target_location(target, name),
+        arguments=tuple(module.code_of(a) for a in sent),
+        workers=workers,
+        evidence_line=evidence.line,
+        evidence_path=evidence.module.display_path,
+        evidence=evidence.what if not evidence.via else f"{' -> '.join(evidence.via)}: {evidence.what}",
+        confidence=evidence.confidence,
+    )
     return Report(dispatch.site.node, message, evidence=details)
 
 
-def _target_location(target: CallableTarget, name: str) -> dict[str, Any]:
+def _target_location(target: CallableTarget, name: str) -> Location:
     target = _unwrap(target)
     if target.function is not None:
-        function = target.function
-        return {"name": function.qualname, "path": function.module.display_path,
-                "line": function.module.line_of(function.node)}
+        return function_location(target.function)
     module = target.scope.module
     if target.kind is TargetKind.LAMBDA:
-        return {"name": name, "path": module.display_path, "line": module.line_of(target.expr)}
-    return {"name": name}
+        return Location(name, module.display_path, module.line_of(target.expr))
+    return Location(name)

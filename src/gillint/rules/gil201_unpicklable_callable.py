@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from gillint.facts.pickling import REFERENCES, START_METHOD_TABLE, evidence, explain, unpicklable_sends
+from gillint.facts.pickling import (
+    REFERENCES,
+    START_METHOD_TABLE,
+    CallableEvidence,
+    explain,
+    unpicklable_sends,
+)
 from gillint.findings import Severity
 from gillint.project import ModuleInfo
 from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
@@ -15,6 +21,7 @@ class UnpicklableCallable(Rule):
     name = "unpicklable-callable"
     summary = "The callable given to a process pool or process cannot be pickled."
     severity = Severity.ERROR
+    evidence = CallableEvidence
     doc = RuleDoc(
         what_it_does="""
 Finds callables handed to another process that `pickle` cannot serialise: a `lambda` (written inline
@@ -77,4 +84,4 @@ def main(data):
     def check(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:
         for sent, problem in unpicklable_sends(context.project, module, callables=True):
             message = explain(sent, problem, "the callable")
-            yield Report(sent.node, message, evidence=evidence(sent, problem, "callable"))
+            yield Report(sent.node, message, evidence=CallableEvidence.of(sent, problem))

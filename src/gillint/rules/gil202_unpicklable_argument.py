@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from gillint.facts.pickling import REFERENCES, START_METHOD_TABLE, Role, evidence, explain, unpicklable_sends
+from gillint.facts.pickling import (
+    REFERENCES,
+    START_METHOD_TABLE,
+    ArgumentEvidence,
+    Role,
+    explain,
+    unpicklable_sends,
+)
 from gillint.findings import Severity
 from gillint.project import ModuleInfo
 from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
@@ -15,6 +22,7 @@ class UnpicklableArgument(Rule):
     name = "unpicklable-argument"
     summary = "An argument sent to a process pool or process cannot be pickled."
     severity = Severity.ERROR
+    evidence = ArgumentEvidence
     doc = RuleDoc(
         what_it_does="""
 Finds arguments handed to another process that cannot be pickled:
@@ -83,4 +91,5 @@ def main(path):
     def check(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:
         for sent, problem in unpicklable_sends(context.project, module, callables=False):
             what = "the items it maps over" if sent.role is Role.ITEM else "its arguments"
-            yield Report(sent.node, explain(sent, problem, what), evidence=evidence(sent, problem, "argument"))
+            yield Report(sent.node, explain(sent, problem, what),
+                         evidence=ArgumentEvidence.of(sent, problem))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ast
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Iterator, Optional
 
+from gillint.facts.dispatch import function_location
 from gillint.facts.locks import CHECK_THEN_ACT, RACING_WRITES, RMW, Mutation, function_facts
 from gillint.facts.threads import ThreadedFunction, concurrent_window, run_together, shared_state, threaded_functions
-from gillint.findings import Severity
+from gillint.findings import Evidence, Location, Severity, Site
 from gillint.project import FunctionInfo, ModuleInfo, Project
 from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
 
@@ -26,12 +27,32 @@ _OUTCOME = {
 }
 
 
+@dataclass(frozen=True)
+class RaceEvidence(Evidence):
+    """GIL301's evidence (the JSON keys of its findings)."""
+
+    #: Where the threads are started, and the function they are given.
+    dispatch: Site
+    target: Location
+    arguments: tuple[str, ...]
+    #: The literal number of threads, when the code says it.
+    workers: Optional[int]
+    #: What the threads share, in words: ``global 'hits'``, ``attribute 'count' of the 'Stats' instance...``.
+    shared: str
+    #: The function that holds the racing statement (the target or a function it calls) and its file.
+    function: str
+    function_path: str
+    #: ``read-modify-write``, ``check-then-act`` or ``racing writes``.
+    operation: str
+
+
 class UnguardedSharedMutation(Rule):
     code = "GIL301"
     reports_in_other_modules = True
     name = "unguarded-shared-mutation"
     summary = "Shared state is read-modified-written or checked-then-set by several threads without a lock."
     severity = Severity.WARNING
+    evidence = RaceEvidence
     doc = RuleDoc(
         what_it_does="""
 Finds statements in code that runs on several threads at once which update shared state in more
@@ -207,15 +228,15 @@ def _report(module: ModuleInfo, threaded: ThreadedFunction, mutation: Mutation, 
                f"{_OUTCOME[mutation.operation]}")
     dispatch = threaded.dispatch
     root = threaded.root
-    evidence = {
-        "dispatch": {"api": dispatch.api, "path": module.display_path, "line": module.line_of(dispatch.site.node)},
-        "target": {"name": root.qualname, "path": root.module.display_path, "line": root.module.line_of(root.node)},
-        "arguments": [module.code_of(a) for a in dispatch.arguments],
-        "workers": threaded.workers,
-        "shared": shared,
-        "function": function.qualname,
-        "function_path": target_module.display_path,
-        "operation": mutation.operation,
-    }
+    evidence = RaceEvidence(
+        dispatch=dispatch.site_evidence(),
+        target=function_location(root),
+        arguments=tuple(module.code_of(a) for a in dispatch.arguments),
+        workers=threaded.workers,
+        shared=shared,
+        function=function.qualname,
+        function_path=target_module.display_path,
+        operation=mutation.operation,
+    )
     return Report(mutation.node, message, module=None if target_module is module else target_module,
                   evidence=evidence)

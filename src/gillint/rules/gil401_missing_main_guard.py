@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 from typing import Iterator, Optional
 
 from gillint.facts.dispatch import process_start
 from gillint.facts.process_starts import call_starts_process
 from gillint.facts.start_methods import start_method_choice
-from gillint.findings import Severity
+from gillint.findings import Evidence, Severity
 from gillint.project import CallSite, ModuleInfo, Scope, ScopeKind
 from gillint.project.syntax import guarded_branch
 from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
@@ -19,11 +20,23 @@ _CONSEQUENCE = (
 )
 
 
+@dataclass(frozen=True)
+class MainGuardEvidence(Evidence):
+    """GIL401's evidence (the JSON keys of its findings)."""
+
+    #: Where the process is started (the reported call itself, or deep inside what it calls).
+    start_line: int
+    start_path: str
+    #: The functions the reported call goes through to reach the start (empty when it starts it).
+    via: tuple[str, ...] = ()
+
+
 class MissingMainGuard(Rule):
     code = "GIL401"
     name = "missing-main-guard"
     summary = "A process is started at import time, outside `if __name__ == \"__main__\":`."
     severity = Severity.ERROR
+    evidence = MainGuardEvidence
     doc = RuleDoc(
         what_it_does="""
 Finds code that starts a process while its module is being imported: a `multiprocessing.Pool(...)`,
@@ -83,7 +96,8 @@ if __name__ == "__main__":
             how = process_start(project, site)
             if how is not None:
                 yield Report(site.node, f"{how} at import time, outside `if __name__ == \"__main__\":`; "
-                             f"{_CONSEQUENCE}", evidence={"start_line": module.line_of(site.node)})
+                             f"{_CONSEQUENCE}", evidence=MainGuardEvidence(module.line_of(site.node),
+                                                                           module.display_path))
                 continue
             start = call_starts_process(project, site)
             if start is not None:
@@ -94,8 +108,7 @@ if __name__ == "__main__":
                     site.node,
                     f"calling '{chain}' at import time starts a process ({start.how}, line {line}{where}), "
                     f"outside `if __name__ == \"__main__\":`; {_CONSEQUENCE}",
-                    evidence={"start_line": line, "start_path": start.site.module.display_path,
-                              "via": list(start.via)},
+                    evidence=MainGuardEvidence(line, start.site.module.display_path, start.via),
                 )
 
 

@@ -1,6 +1,6 @@
 """One probe per rule: build the sandbox files and spec from a finding, then read the verdict.
 
-Each probe reads only the finding's ``evidence`` (the contract in HELPERS.md / docs/verifier.md)
+Each probe reads only the finding's ``evidence`` (its keys are listed on each rule's page)
 and the source file itself; a missing key gives ``skipped`` with the reason, never an error.
 """
 
@@ -94,6 +94,12 @@ def finish(plan: Plan, run: SandboxRun) -> Verification:
 # -- building ----------------------------------------------------------------------------------
 
 
+def _evidence(finding: Finding) -> dict[str, Any]:
+    """The finding's evidence as its JSON keys say it (see each rule's page), keys without a value left out."""
+    found = finding.evidence.to_dict() if finding.evidence is not None else {}
+    return {key: value for key, value in found.items() if value is not None}
+
+
 def _source(path_text: Any) -> SourceModule:
     path = Path(str(path_text))
     if not path.is_file():
@@ -102,7 +108,7 @@ def _source(path_text: Any) -> SourceModule:
 
 
 def _function_target(finding: Finding, arguments: Mapping[str, Any]) -> tuple[SourceModule, str, list[str]]:
-    evidence = finding.evidence
+    evidence = _evidence(finding)
     target = evidence.get("target") or {"name": evidence["function"], "path": evidence["function_path"]}
     if "path" not in target:
         raise ExtractionError(f"target `{target['name']}` is not project code")
@@ -167,8 +173,8 @@ def build_timing(finding: Finding, arguments: Mapping[str, Any], window: float) 
 
 def build_race(finding: Finding, arguments: Mapping[str, Any], window: float) -> Plan:
     module, name, texts = _function_target(finding, arguments)
-    shared = _shared_name(module, str(finding.evidence["shared"]))
-    threads = min(max(int(finding.evidence.get("workers") or 4), 2), MAX_RACE_THREADS)
+    shared = _shared_name(module, str(_evidence(finding)["shared"]))
+    threads = min(max(int(_evidence(finding).get("workers") or 4), 2), MAX_RACE_THREADS)
     files, paths = _files(module, module.snippet([name, shared, *_names(texts)]))
     spec = {"probe": "race", "function": name, "arguments": texts, "shared": shared,
             "threads": threads, "attempts": 3, "trace_seconds": window}
@@ -176,7 +182,7 @@ def build_race(finding: Finding, arguments: Mapping[str, Any], window: float) ->
 
 
 def build_pickle(finding: Finding, arguments: Mapping[str, Any], window: float) -> Plan:
-    evidence = finding.evidence
+    evidence = _evidence(finding)
     # The finding points at the expression sent (which may be passed on to a dispatch elsewhere).
     module, line = _source(finding.path), finding.line
     expression = str(evidence["callable"] if finding.code == "GIL201" else evidence["argument"])
