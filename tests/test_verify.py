@@ -21,7 +21,7 @@ import pytest
 from gillint.findings import Finding
 from gillint.verify import Status, Verification, VerifySettings, settings_from, verify
 from gillint.verify.extract import SourceModule
-from gillint.verify.sandbox import Limits, fork_cap, network_isolation, run_probe
+from gillint.verify.sandbox import Limits, run_probe
 
 pytestmark = pytest.mark.integration
 FAST = VerifySettings(timeout=6.0, budget=60.0)
@@ -51,12 +51,16 @@ def one(found: Finding, settings: VerifySettings = FAST) -> Verification:
 # -- GIL101 -------------------------------------------------------------------------------------
 
 
-def _scaled(verdict: Verification) -> bool:
-    """Did processes scale in this very run? (The verdict must follow from that, not from a threshold.)"""
-    return verdict.evidence["process_speedup"] >= 1 + 0.4 * (min(verdict.cpus, 4) - 1) and verdict.cpus > 1
+def _timing_agrees(verdict: Verification) -> None:
+    """When a core was free, the second figure (serial / threads / processes) ran and its numbers are shown."""
+    if verdict.evidence["timing"] == "measured":
+        assert "threads" in verdict.summary and "processes" in verdict.summary
+        assert "process_speedup" in verdict.evidence and verdict.chart
+    else:
+        assert f"timing skipped ({verdict.evidence['timing']})" in verdict.summary
 
 
-def test_cpu_bound_threads_are_confirmed_when_processes_scale(tmp_path: Path) -> None:
+def test_cpu_bound_threads_are_confirmed_by_the_gil_wait_even_without_a_free_core(tmp_path: Path) -> None:
     path = module(tmp_path, """
         N = 400_000
 
@@ -64,22 +68,22 @@ def test_cpu_bound_threads_are_confirmed_when_processes_scale(tmp_path: Path) ->
             return sum(i * i for i in range(n))
     """)
     verdict = one(function_finding("GIL101", path, "sum_of_squares", ["N"]))
-    # Without a spare core (processes do not scale) nothing can be confirmed; with one, a neighbour's
-    # burst can still make threads look partly parallel (inconclusive), but never refuted on a GIL build.
-    allowed = {Status.CONFIRMED, Status.INCONCLUSIVE} if _scaled(verdict) else {Status.INCONCLUSIVE}
-    assert verdict.status in allowed, verdict.line()
-    assert "threads" in verdict.summary and "processes" in verdict.summary and "(GIL)" in verdict.python
+    # Another thread waits about a switch interval for the GIL while the worker runs, busy machine or not.
+    assert verdict.status is Status.CONFIRMED, verdict.line()
+    assert verdict.evidence["gil_wait_ms"] >= verdict.evidence["switch_interval_ms"] / 2
+    assert verdict.summary.startswith("the worker holds the GIL: GIL wait") and "(GIL)" in verdict.python
+    _timing_agrees(verdict)
 
 
 def test_call_longer_than_the_time_box_is_measured_over_a_window(tmp_path: Path) -> None:
     path = module(tmp_path, "def sum_of_squares(n):\n    return sum(i * i for i in range(n))\n")
     verdict = one(function_finding("GIL101", path, "sum_of_squares", ["10**10"]), QUICK)
     assert verdict.evidence["mode"] == "window" and "CPU-s per wall-s" in verdict.summary
-    allowed = {Status.CONFIRMED, Status.INCONCLUSIVE} if _scaled(verdict) else {Status.INCONCLUSIVE}
-    assert verdict.status in allowed, verdict.line()
+    assert verdict.status is Status.CONFIRMED, verdict.line()
+    _timing_agrees(verdict)
 
 
-def test_gil_releasing_workload_is_refuted_when_processes_scale(tmp_path: Path) -> None:
+def test_gil_releasing_workload_is_refuted_even_without_a_free_core(tmp_path: Path) -> None:
     path = module(tmp_path, """
         import hashlib
         import zlib
@@ -92,10 +96,9 @@ def test_gil_releasing_workload_is_refuted_when_processes_scale(tmp_path: Path) 
             return zlib.crc32(data)
     """)
     verdict = one(function_finding("GIL101", path, "digest", ["DATA"]))
-    allowed = {Status.REFUTED, Status.INCONCLUSIVE} if _scaled(verdict) else {Status.INCONCLUSIVE}
-    assert verdict.status in allowed, verdict.line()
-    if verdict.status is Status.REFUTED:
-        assert "releases the GIL" in verdict.summary
+    assert verdict.status is Status.REFUTED and "releases the GIL" in verdict.summary, verdict.line()
+    assert verdict.evidence["gil_wait_ms"] <= verdict.evidence["switch_interval_ms"] / 10
+    assert verdict.droppable  # decided by what gillint measured
 
 
 def test_waiting_workload_is_refuted_even_on_a_busy_machine(tmp_path: Path) -> None:
@@ -104,15 +107,16 @@ def test_waiting_workload_is_refuted_even_on_a_busy_machine(tmp_path: Path) -> N
     assert verdict.status is Status.REFUTED and "threads overlap the waiting" in verdict.summary, verdict.line()
 
 
-def test_arguments_that_are_not_literal_are_skipped_unless_configured(tmp_path: Path) -> None:
+def test_arguments_that_are_not_literal_get_stand_ins_unless_configured(tmp_path: Path) -> None:
     path = module(tmp_path, "def work(n):\n    return sum(range(n))\n")
     found = function_finding("GIL101", path, "work", ["size"])
-    verdict = one(found)
-    assert verdict.status is Status.SKIPPED and "arguments are not literal" in verdict.summary
-    configured = settings_from({"timeout": 2, "arguments": {"work": ["50_000"]}})
-    assert one(found, configured).status is not Status.SKIPPED
-    missing = one(function_finding("GIL101", path, "work", []))
-    assert missing.status is Status.SKIPPED and "passes 0 argument(s), `work` needs 1" in missing.summary
+    verdict = one(found, QUICK)
+    # `range(n)` makes an int the first stand-in tried; the verdict names it.
+    assert verdict.status is Status.CONFIRMED and "stand-in arguments: n = the int 200000" in verdict.summary
+    configured = one(found, settings_from({"timeout": 2, "arguments": {"work": ["50_000"]}}))
+    assert configured.status is not Status.SKIPPED and "stand-in" not in configured.summary
+    missing = one(function_finding("GIL101", path, "work", []), QUICK)  # the dispatch passes too few
+    assert "stand-in arguments: n = the int 200000" in missing.summary, missing.line()
 
 
 @pytest.mark.parametrize(("api", "arguments"), [("ThreadPoolExecutor.map", ["SIZES"]),
@@ -323,11 +327,13 @@ def _selftest(code: str, **limits: Any) -> Any:
     return run_probe({}, {"probe": "selftest", "code": textwrap.dedent(code)}, Limits(**limits))
 
 
-def _gone(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
+def _running(marker: str) -> list[int]:
+    """Live processes whose command line contains ``marker``."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        if marker in " ".join(process.info["cmdline"] or ()) and process.info["status"] != psutil.STATUS_ZOMBIE:
+            found.append(process.pid)
+    return found
 
 
 def test_infinite_loop_killed_at_timeout_with_its_process_group(tmp_path: Path) -> None:
@@ -336,20 +342,20 @@ def test_infinite_loop_killed_at_timeout_with_its_process_group(tmp_path: Path) 
                     arguments=["1"])
     verdict = one(found, VerifySettings(timeout=1.0))
     assert verdict.status is Status.INCONCLUSIVE and "timed out" in verdict.summary
-    escape = "os.setsid()\n            " if fork_cap() == "cgroup" else ""  # only a cgroup catches a new session
+    # Pids inside the probe's PID namespace mean nothing outside: the leftovers are found by a marker.
+    marker = f"gillint-leftover-{os.getpid()}"
     run = _selftest(f"""
         import os, subprocess, sys, time
-        child = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-        pid = os.fork()
-        if pid == 0:
-            {escape}time.sleep(600)
-        print("PIDS", child.pid, pid, flush=True)
+        child = subprocess.Popen([sys.executable, "-c", "while True: pass  # {marker}"])
+        if os.fork() == 0:
+            os.setsid()
+            os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(600)  # {marker}"])
+        print("STARTED", flush=True)
         while True:
             pass
     """, timeout=1.5)
-    assert run.timed_out and run.result is None
-    pids = [int(p) for p in run.output.split("PIDS")[1].split()[:2]]
-    assert pids and all(_gone(pid) for pid in pids)
+    assert run.timed_out and run.result is None and "STARTED" in run.output
+    assert not _running(marker)
 
 
 def test_unbounded_allocation_stops_at_the_memory_limit() -> None:
@@ -361,7 +367,6 @@ def test_unbounded_allocation_stops_at_the_memory_limit() -> None:
     assert not run.timed_out and run.result is not None and run.result["error"].startswith("MemoryError")
 
 
-@pytest.mark.skipif(not fork_cap(), reason="no fork cap available here (root without a pids cgroup)")
 def test_fork_bomb_is_capped() -> None:
     run = _selftest("""
         import os, time
@@ -391,7 +396,6 @@ def test_working_directory_is_fresh_and_removed() -> None:
     assert "gillint-verify-" in run.workdir and not os.path.exists(run.workdir)
 
 
-@pytest.mark.skipif(network_isolation() is None, reason="no user+network namespaces here (docs/verifier.md)")
 def test_probe_cannot_reach_a_listening_loopback_socket() -> None:
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
