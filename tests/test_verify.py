@@ -227,6 +227,113 @@ def test_lost_update_race_is_confirmed_by_forced_preemption(tmp_path: Path) -> N
         assert "it hid the race" in verdict.summary
 
 
+def _race(path: Path, name: str, shared: str, operation: str = "read-modify-write", **evidence: Any) -> Verification:
+    found = finding("GIL301", path, 3, target={"name": name, "path": str(path), "line": 3}, arguments=[],
+                    shared=shared, operation=operation, workers=4, **evidence)
+    return one(found, QUICK)
+
+
+def test_per_thread_keys_and_recomputed_totals_are_not_lost_updates(tmp_path: Path) -> None:
+    """A difference is not a race: each thread's own key, or a total every call recomputes (so four
+    threads may leave four times one call's sum), breaks no invariant."""
+    path = module(tmp_path, """
+        import threading
+        RESULTS = {}
+        total = 0
+
+        def per_thread():
+            RESULTS[threading.get_ident()] = 1
+
+        def recompute():
+            global total
+            total = 0
+            for i in range(2_000):
+                total += i
+    """)
+    for name, shared in (("per_thread", "module-level 'RESULTS'"), ("recompute", "global 'total'")):
+        verdict = _race(path, name, shared)
+        assert verdict.status is Status.INCONCLUSIVE and "not an accumulator" not in verdict.summary, verdict.line()
+        assert "neither an accumulator nor done once" in verdict.summary
+
+
+def test_check_then_act_is_confirmed_by_a_repeated_act_or_a_second_object(tmp_path: Path) -> None:
+    path = module(tmp_path, """
+        SEEN = []
+
+        class Lazy:
+            def __init__(self):
+                self.instance = None
+
+            def get(self):
+                if self.instance is None:
+                    self.instance = object()
+                return self.instance
+
+        def once():
+            if "key" not in SEEN:
+                SEEN.append("key")
+    """)
+    appended = _race(path, "once", "module-level 'SEEN'", "check-then-act")
+    assert appended.status is Status.CONFIRMED and "the check passed in more than one thread" in appended.summary
+    created = _race(path, "Lazy.get", "attribute 'instance' of the 'Lazy' instance its threads share",
+                    "check-then-act")
+    assert created.status in (Status.CONFIRMED, Status.INCONCLUSIVE), created.line()  # a race is probabilistic
+    if created.status is Status.CONFIRMED:
+        assert "all returned the same object" in created.summary
+
+
+# -- targets beyond module-level functions --------------------------------------------------------
+
+
+def test_methods_nested_functions_lambdas_and_library_callables_are_probed(tmp_path: Path) -> None:
+    path = module(tmp_path, """
+        import json
+        import threading
+
+        class Crunch:
+            def __init__(self, size):
+                self.size = size
+
+            def run(self):
+                return sum(i * i for i in range(self.size))
+
+        def outer(rows):
+            def inner(row):
+                return sum(i * i for i in range(row))
+            threading.Thread(target=inner, args=(rows[0],)).start()
+            threading.Thread(target=lambda r: sum(i * i for i in range(r)), args=(rows,)).start()
+    """)
+    method = finding("GIL101", path, 9, target={"name": "Crunch.run", "path": str(path), "line": 9}, arguments=[],
+                     dispatch={"api": "threading.Thread", "path": str(path), "line": 9})
+    nested = finding("GIL101", path, 15, target={"name": "outer.<locals>.inner", "path": str(path), "line": 13},
+                     arguments=["rows[0]"], dispatch={"api": "threading.Thread", "path": str(path), "line": 15})
+    lambdas = finding("GIL101", path, 16, target={"name": "<lambda>", "path": str(path), "line": 16},
+                      arguments=["rows"], dispatch={"api": "threading.Thread", "path": str(path), "line": 16})
+    library = finding("GIL101", path, 2, target={"name": "json.loads"}, arguments=["documents"],
+                      dispatch={"api": "ThreadPoolExecutor.map", "path": str(path), "line": 1})
+    verdicts = verify([method, nested, lambdas, library], QUICK)
+    for found, stand_in in ((method, "size = the int 200000"), (nested, "row = the int 200000"),
+                            (lambdas, "r = the int 200000"), (library, "a 90 kB JSON document")):
+        verdict = verdicts[found]
+        assert verdict.status is Status.CONFIRMED and stand_in in verdict.summary, verdict.line()
+
+
+def test_pickling_needs_only_what_the_object_needs(tmp_path: Path) -> None:
+    """An import the pickled object does not use is stubbed when it fails, and the verdict says so."""
+    path = module(tmp_path, """
+        import not_installed_anywhere as np
+        from concurrent.futures import ProcessPoolExecutor
+
+        def main():
+            with ProcessPoolExecutor() as executor:
+                executor.submit(lambda x: np.dot(x, x), 1)
+    """)
+    dispatch = {"api": "ProcessPoolExecutor.submit", "path": str(path), "line": 7}
+    verdict = one(finding("GIL201", path, 7, dispatch=dispatch, callable="lambda x: np.dot(x, x)", kind="lambda"))
+    assert verdict.status is Status.CONFIRMED and "main.<locals>.<lambda>" in verdict.summary, verdict.line()
+    assert verdict.evidence["stubbed"] == ["not_installed_anywhere"]
+
+
 # -- GIL401 through the CLI ------------------------------------------------------------------------
 
 UNGUARDED = "from multiprocessing import Pool\n\ndef f(x):\n    return x\n\nPool(2).map(f, [1])\n"
@@ -258,6 +365,19 @@ def test_refuted_findings_dropped_only_on_request(tmp_path: Path) -> None:
     dropped = gillint("--drop-refuted", str(path))
     assert dropped.returncode == 0 and "GIL401" not in dropped.stdout
     assert gillint("--only-confirmed", str(path)).returncode == 0
+
+
+def test_a_script_that_needs_arguments_sees_the_parents_argv(tmp_path: Path) -> None:
+    """A spawned child gets the parent's sys.argv: without it the script exits early (inconclusive,
+    never refuted); with [tool.gillint.verify] argv the probe reaches the process start."""
+    script = ("import sys\nfrom multiprocessing import Pool\n\nif len(sys.argv) < 2:\n"
+              "    sys.exit('usage: script.py FILE')\n\ndef f(x):\n    return x\n\nPool(2).map(f, [sys.argv[1]])\n")
+    path = module(tmp_path, script, "script.py")
+    early = gillint("--verify", str(path))
+    assert "verified: inconclusive — the module exited (SystemExit: usage: script.py FILE)" in early.stdout
+    assert gillint("--drop-refuted", str(path)).returncode == 1  # kept: an early exit refutes nothing
+    module(tmp_path, "[tool.gillint.verify]\nargv = ['data.csv']\n", "pyproject.toml")
+    assert "verified: confirmed — importing it as __mp_main__" in gillint("--verify", str(path)).stdout
 
 
 def test_verify_config_errors_are_reported(tmp_path: Path) -> None:

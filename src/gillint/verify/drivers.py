@@ -19,7 +19,14 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-from gillint.verify.harness import EXIT_DONE, EXIT_FAILED, EXIT_STARTED, EXIT_SYSTEM_EXIT, PICKLE_FILE
+from gillint.verify.harness import (
+    EXIT_FAILED,
+    EXIT_IMPORTED,
+    EXIT_RECEIVED,
+    EXIT_STARTED,
+    EXIT_SYSTEM_EXIT,
+    PICKLE_FILE,
+)
 from gillint.verify.sandbox import Sandbox, Subject, readable
 
 #: The GIL-wait measure: how long the ticker runs alone, and the switch interval during the run.
@@ -97,7 +104,7 @@ def ended(box: Sandbox, subject: Subject) -> dict[str, Any]:
     failed = subject.claims("failed")
     if status == EXIT_FAILED and failed:
         return {**base, "outcome": "failed", "error": clean(failed[-1].get("error"))}
-    return {**base, "outcome": "exited", "exitcode": status}
+    return {**base, "outcome": "ended", "exitcode": status}
 
 
 # -- GIL101 -----------------------------------------------------------------------------------
@@ -280,10 +287,14 @@ def _phase(value: Any) -> Optional[dict[str, Any]]:
 
 def drive_pickle(spec: dict[str, Any], box: Sandbox, stand_ins: int) -> dict[str, Any]:
     """Pickle in one sandbox; for tasks, unpickle the bytes in a fresh sandbox (a trusted check
-    that the bytes are a pickle first). Process arguments are received by a spawn child there."""
+    that the bytes are a pickle first). Process arguments are received by a spawn child there.
+    "Picklable" is read from an exit status, never from a message."""
     subject = box.spawn("pickle")
     built = subject.receive("built")
-    outcome = subject.receive("pickled", "unpicklable", "received", "child-failed") if built else None
+    outcome = subject.receive("pickled", "unpicklable", "child-failed") if built else None
+    if built is not None and outcome is None and subject.wait() == EXIT_RECEIVED:
+        return {"python": python_of(subject), "type": clean(built.get("type"), 100), "outcome": "picklable",
+                "stubbed": _names(built.get("stubbed")), "decided_by": "gillint"}
     if built is None or outcome is None:
         return ended(box, subject)
     base = {"python": python_of(subject), "type": clean(built.get("type"), 100),
@@ -291,8 +302,6 @@ def drive_pickle(spec: dict[str, Any], box: Sandbox, stand_ins: int) -> dict[str
     event = outcome["event"]
     if event == "unpicklable":
         return {**base, "outcome": "unpicklable", "error": clean(outcome.get("error")), "decided_by": "probe"}
-    if event == "received":
-        return {**base, "outcome": "picklable", "decided_by": "probe"}
     if event == "child-failed":
         return {**base, "outcome": "child-failed", "exitcode": _number(outcome.get("exitcode"))}
     data = _pickle_bytes(outcome.get("data"))
@@ -302,7 +311,7 @@ def drive_pickle(spec: dict[str, Any], box: Sandbox, stand_ins: int) -> dict[str
     box.write(PICKLE_FILE, data)
     child = box.spawn("unpickle")
     status = child.wait()
-    if status == EXIT_DONE and child.claims("received"):
+    if status == EXIT_RECEIVED:
         return {**base, "outcome": "picklable", "decided_by": "gillint", "size": len(data)}
     failed = child.claims("unpicklable")
     if status == EXIT_FAILED and failed:
@@ -342,7 +351,7 @@ def drive_import(spec: dict[str, Any], box: Sandbox, stand_ins: int) -> dict[str
         if not started:
             return {**base, "outcome": "forked"}
         return {**base, "outcome": "started", "line": None if line is None else int(line), "process": process}
-    if status == EXIT_DONE and subject.claims("imported"):
+    if status == EXIT_IMPORTED:
         return {**base, "outcome": "imported"}
     exited = subject.claims("exited")
     if status == EXIT_SYSTEM_EXIT and exited:

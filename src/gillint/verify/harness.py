@@ -33,11 +33,14 @@ import types
 from multiprocessing.reduction import ForkingPickler
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-#: Exit statuses gillint reads (a signal shows as 128 + its number under bubblewrap).
+#: Exit statuses gillint reads (a signal shows as 128 + its number under bubblewrap). A refutation
+#: rests on one of the last two, never on a message: a plain exit (0) does not refute anything.
 EXIT_DONE = 0
 EXIT_FAILED = 3  # the snippet raised: a "failed" message says what
 EXIT_SYSTEM_EXIT = 4  # GIL401: the module raised SystemExit before any process start
 EXIT_STARTED = 5  # GIL401 without the seccomp filter: a process start was intercepted
+EXIT_IMPORTED = 86  # GIL401: the import ran to its end
+EXIT_RECEIVED = 87  # GIL201/GIL202: the object was unpickled on the other side
 SNIPPET = "snippet"
 OBJECT_NAME = "__gillint_object__"
 STUB_NAME = "__gillint_stub__"
@@ -455,9 +458,8 @@ def role_pickle(spec: Dict[str, Any], params: Dict[str, Any], channel: Channel) 
         return
     child.join(30)
     if child.exitcode == 0:
-        channel.send("received")
-    else:
-        channel.send("child-failed", exitcode=child.exitcode)
+        _exit(EXIT_RECEIVED)
+    channel.send("child-failed", exitcode=child.exitcode)
 
 
 def _receive(value: Any) -> None:
@@ -473,7 +475,7 @@ def role_unpickle(spec: Dict[str, Any], params: Dict[str, Any], channel: Channel
     except BaseException as error:  # noqa: BLE001
         channel.send("unpicklable", error=describe(error))
         _exit(EXIT_FAILED)
-    channel.send("received")
+    _exit(EXIT_RECEIVED)
 
 
 # -- GIL401: import as __mp_main__, with the parent's arguments ---------------------------------
@@ -508,7 +510,7 @@ def role_import(spec: Dict[str, Any], params: Dict[str, Any], channel: Channel) 
     except SystemExit as error:
         channel.send("exited", code=error.code if isinstance(error.code, int) else str(error.code))
         _exit(EXIT_SYSTEM_EXIT)
-    channel.send("imported")
+    _exit(EXIT_IMPORTED)
 
 
 def role_selftest(spec: Dict[str, Any], params: Dict[str, Any], channel: Channel) -> None:

@@ -8,6 +8,7 @@ numbers; the only text a probe contributes is a short, cleaned exception message
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 from dataclasses import dataclass
@@ -115,7 +116,7 @@ def _failure(observation: dict[str, Any]) -> str:
         return f"killed by {name}" + (" (CPU time limit)" if name == "SIGXCPU" else "")
     if outcome == "failed":
         return f"the snippet failed: {observation.get('error', '')}"
-    if outcome == "exited":
+    if outcome == "ended":
         return f"the probe exited with status {observation.get('exitcode')} before reporting"
     if outcome == "malformed":
         return "the probe sent a malformed result"
@@ -160,7 +161,9 @@ def build_race(finding: Finding, context: Context) -> Plan:
     spec = {**target.spec, "shared": shared, "threads": threads, "phase_seconds": phase,
             "trace_seconds": min(context.window, phase / 2), "paths": list(paths)}
     what = str(evidence(finding, "shared"))
-    return Plan("race", files, spec, lambda result: read_race(result, target, what), paths, len(target.stand_ins))
+    operation = str(evidence(finding, "operation", default="") or "")
+    return Plan("race", files, spec, lambda result: read_race(result, target, what, operation), paths,
+                len(target.stand_ins))
 
 
 def build_pickle(finding: Finding, context: Context) -> Plan:
@@ -207,10 +210,24 @@ def build_import(finding: Finding, context: Context) -> Plan:
     path = Path(finding.path).resolve()
     if not path.is_file():
         raise ExtractionError(f"source file {finding.path} not found")
+    text = path.read_text(encoding="utf-8", errors="replace")
     copy = f"module/{path.name}"
     paths = (str(path.parent),)
     spec = {"module_path": copy, "argv": list(context.argv), "paths": list(paths)}
-    return Plan("import", {copy: path.read_text(encoding="utf-8", errors="replace")}, spec, read_import, paths)
+    direct = evidence(finding, "via", default=None) is None and _runs_on_every_import(text, finding.line)
+    return Plan("import", {copy: text}, spec, lambda result: read_import(result, finding.line if direct else None),
+                paths)
+
+
+def _runs_on_every_import(source: str, line: int) -> bool:
+    """Is ``line`` the start of a module-level statement outside any if/for/try (so every import that
+    runs to its end runs it)? Then a complete import without a process start there is suspect."""
+    try:
+        body = ast.parse(source).body
+    except (SyntaxError, RecursionError, ValueError):
+        return False
+    simple = (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign, ast.With)
+    return any(isinstance(node, simple) and node.lineno == line for node in body)
 
 
 BUILDERS: dict[str, Callable[[Finding, Context], Plan]] = {
@@ -350,13 +367,14 @@ def _note_evidence(result: dict[str, Any], target: Optional[Target]) -> dict[str
 # -- reading: GIL301 ---------------------------------------------------------------------------
 
 
-def read_race(result: dict[str, Any], target: Optional[Target] = None, what: str = "the shared state"
-              ) -> Verification:
+def read_race(result: dict[str, Any], target: Optional[Target] = None, what: str = "the shared state",
+              operation: str = "") -> Verification:
     """A race shows as a broken invariant, never as a mere difference: n calls of an accumulator
-    change the shared value n times as much as one call (fewer is a lost update); a check-then-act
-    changes it once however often it runs (more is an act repeated), or hands every caller the same
-    object (several is the check passing in several threads). Per-thread keys, resets and totals
-    that grow faster break none of these. Races never refute: a clean run proves nothing."""
+    change the shared value n times as much as one call (fewer is a lost update: read-modify-write);
+    a check-then-act changes it once however often it runs (more is an act repeated), or hands every
+    caller the same object (several is the check passing in several threads). Per-thread keys,
+    resets and totals that grow faster break none of these. Races never refute: a clean run proves
+    nothing."""
     notes = _notes(result, target)
     if result["one"].get("timed_out") or result.get("serial", {}).get("timed_out"):
         return Verification(Status.INCONCLUSIVE, f"the serial baseline timed out (each run is time-boxed; "
@@ -367,7 +385,7 @@ def read_race(result: dict[str, Any], target: Optional[Target] = None, what: str
                 "forced": [_show(run.get("after")) for run in forced], **_note_evidence(result, target),
                 "decided_by": "probe"}
     runs = f"{n} threads x {m} calls" if m > 1 else f"{n} threads"
-    invariants = _invariants(one, serial, what, n * m)
+    invariants = _invariants(one, serial, what, n * m, operation)
     if not invariants:
         reason = (f"{what} is neither a number nor a container" if one["before"] is None else
                   f"{n * m} serial calls changed {what} by {_show(_delta(serial))}, one call by {_show(_delta(one))}: "
@@ -389,25 +407,28 @@ def read_race(result: dict[str, Any], target: Optional[Target] = None, what: str
 Invariant = tuple[Callable[[dict[str, Any]], bool], Callable[..., str], str]
 
 
-def _invariants(one: dict[str, Any], serial: dict[str, Any], what: str, total: int) -> list[Invariant]:
-    """The invariants the serial runs establish: (is it broken in a run, how a run reads, its name)."""
+def _invariants(one: dict[str, Any], serial: dict[str, Any], what: str, total: int, operation: str
+                ) -> list[Invariant]:
+    """The invariants the serial runs establish for the finding's kind of operation (all of them when
+    the finding does not say): (is it broken in a run, how a run reads, its name)."""
     found: list[Invariant] = []
+    updates, checks = operation != "check-then-act", operation != "read-modify-write"
     if one["before"] is not None and any(_delta(one)):
         once, expected = _delta(one), _delta(serial)
-        if all(_close(e, total * o) for e, o in zip(expected, once)):
+        if updates and all(_close(e, total * o) for e, o in zip(expected, once)):
             def lost(run: dict[str, Any], runs: str, plain: bool = False) -> str:
                 head = "" if plain else f"{total} serial calls changed {what} by {_show(expected)}; {runs} with " \
                                         "forced preemption "
                 return f"{head}changed it by {_show(_delta(run))}" + ("" if plain else ": lost updates")
             found.append((lambda run: _lost(run, expected), lost, "lost update"))
-        elif all(_close(e, o) for e, o in zip(expected, once)):
+        elif checks and all(_close(e, o) for e, o in zip(expected, once)):
             def repeated(run: dict[str, Any], runs: str, plain: bool = False) -> str:
                 head = "" if plain else (f"one call and {total} serial calls both changed {what} by {_show(expected)} "
                                          f"(the act runs once); {runs} with forced preemption ")
                 return f"{head}changed it by {_show(_delta(run))}" + (
                     "" if plain else ": the check passed in more than one thread")
             found.append((lambda run: _repeated(run, expected), repeated, "repeated act"))
-    if serial["distinct"] == 1 and total > 1:
+    if checks and serial["distinct"] == 1 and total > 1:
         def objects(run: dict[str, Any], runs: str, plain: bool = False) -> str:
             head = "" if plain else (f"{total} serial calls all returned the same object; {runs} with forced "
                                      "preemption ")
@@ -464,7 +485,7 @@ def read_pickle(result: dict[str, Any], expression: str, note: str) -> Verificat
         return Verification(Status.CONFIRMED, f"sending {sent} to a spawn child: {error}", evidence)
     if result["outcome"] == "picklable":
         how = ("was pickled, and a fresh interpreter in its own sandbox unpickled it, as a spawn child would"
-               if result.get("decided_by") == "gillint" else "was pickled and received by a spawn child")
+               if "size" in result else "was pickled and received by a spawn child")
         return Verification(Status.REFUTED, f"{sent} {how}", evidence)
     if result["outcome"] == "unreadable":
         return Verification(Status.INCONCLUSIVE, f"{sent}: the probe sent something that is not a pickle "
@@ -476,7 +497,10 @@ def read_pickle(result: dict[str, Any], expression: str, note: str) -> Verificat
 # -- reading: GIL401 ---------------------------------------------------------------------------
 
 
-def read_import(result: dict[str, Any]) -> Verification:
+def read_import(result: dict[str, Any], unconditional_line: Optional[int] = None) -> Verification:
+    """``unconditional_line``: the finding's start is a module-level statement every complete import
+    runs. A complete import without a process start then cannot be told from a module that ended
+    its own import early with the harness's exit status, so it is not a refutation."""
     evidence: dict[str, Any] = {key: result[key] for key in ("outcome", "process", "line", "exit", "error",
                                                              "decided_by") if key in result}
     outcome = result["outcome"]
@@ -486,6 +510,10 @@ def read_import(result: dict[str, Any]) -> Verification:
                else "intercepted")
         return Verification(Status.CONFIRMED, f"importing it as __mp_main__ (as a spawned child does) starts a "
                             f"process{where} ({result.get('process') or 'Process'}.start; {how})", evidence)
+    if outcome == "imported" and unconditional_line is not None:
+        return Verification(Status.INCONCLUSIVE, f"the import ended without a process start, although every "
+                            f"complete import runs line {unconditional_line}: either that line starts nothing or "
+                            "the module ended its own import early; the probe cannot tell which", evidence)
     if outcome == "imported":
         return Verification(Status.REFUTED, "imported as __mp_main__ without starting a process", evidence)
     if outcome == "exited":

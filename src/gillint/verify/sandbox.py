@@ -281,6 +281,7 @@ class Subject:
         except subprocess.TimeoutExpired:
             return None
         self.output.join(2.0)
+        self.messages.finish(2.0)  # what it sent before exiting is all read before anyone looks
         return self.process.returncode
 
     @property
@@ -336,6 +337,7 @@ def _bwrap_command(found: Isolation, input_dir: Path, binds: Sequence[str], filt
             args += ["--symlink", os.readlink(path), str(path)]
         elif path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
+    args += ["--perms", "0755", "--dir", "/etc"]
     for name in ETC_FILES:
         args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     for path in sorted(Path("/etc").glob("python3*")):
@@ -558,6 +560,11 @@ class _MessageReader:
                 continue
             self.seen.append(message)
             self.pending.append(message)
+
+    def finish(self, timeout: float) -> None:
+        """Wait (at most ``timeout``) until the pipe's end has been read."""
+        assert self.reader is not None
+        self.reader.join(timeout)
 
     def all(self, event: str) -> list[dict[str, Any]]:
         self.take((), time.monotonic())  # move what has arrived into pending/seen
