@@ -22,8 +22,10 @@ from gillint.findings import Finding
 from gillint.verify import Status, Verification, VerifySettings, settings_from, verify
 from gillint.verify.extract import SourceModule
 from gillint.verify.sandbox import Limits, run_probe
+from verify_support import needs_sandbox
 
-pytestmark = pytest.mark.integration
+# Every probe runs in the sandbox: where it cannot be set up, these tests are skipped (verify_support.py).
+pytestmark = [pytest.mark.integration, needs_sandbox]
 FAST = VerifySettings(timeout=6.0, budget=60.0)
 QUICK = VerifySettings(timeout=2.0, budget=60.0)  # a 0.33 s window: enough when the numbers do not matter
 

@@ -30,6 +30,8 @@ import pytest
 
 import gillint
 from gillint.verify.harness import EXIT_IMPORTED
+from gillint.verify.sandbox import INSIDE_WORK, NOBODY, Limits, run_probe
+from verify_support import needs_sandbox
 
 pytestmark = pytest.mark.integration
 
@@ -311,6 +313,52 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setting]:
     shutil.rmtree(base, ignore_errors=True)
 
 
+LAYERS = """
+import ctypes, os, socket
+facts = {"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(), "pid": os.getpid(),
+         "tty_nr": int(open("/proc/self/stat").read().rsplit(")", 1)[1].split()[4]), "root": sorted(os.listdir("/")),
+         "dev": sorted(os.listdir("/dev")), "interfaces": [name for _, name in socket.if_nameindex()],
+         "environment": sorted(os.environ), "tmp_bytes": os.statvfs("/tmp").f_blocks * os.statvfs("/tmp").f_frsize}
+facts.update(line.split(":\\t") for line in open("/proc/self/status").read().splitlines()
+             if line.split(":")[0] in ("CapEff", "CapBnd", "NoNewPrivs", "Seccomp"))
+for name, path in (("shadow", "/etc/shadow"), ("home", "/home"), ("sys", "/sys/fs/cgroup"), ("tty", "/dev/tty")):
+    facts[name] = os.path.exists(path)
+try:
+    socket.socket(socket.AF_UNIX)
+    facts["unix_socket"] = "created"
+except OSError as error:
+    facts["unix_socket"] = type(error).__name__
+facts["socketpair"] = len(socket.socketpair())
+try:
+    open("/usr/gillint-probe-was-here", "w")
+    facts["usr_writable"] = True
+except OSError:
+    facts["usr_writable"] = False
+result = facts
+"""
+
+
+@needs_sandbox
+def test_each_isolation_layer_is_in_place() -> None:
+    """One probe reports what it sees; each layer of docs/verifier.md's table shows."""
+    run = run_probe({}, {"code": LAYERS}, Limits(file_mb=32))
+    assert run.result is not None and run.result["outcome"] == "ran", run.output
+    facts = eval(run.result["value"])  # noqa: S307 - our own repr of plain data
+    if os.geteuid() == 0:  # unprivileged user: root becomes nobody, without capabilities
+        assert (facts["uid"], facts["gid"], facts["groups"]) == (NOBODY, NOBODY, [])
+    assert int(facts["CapEff"], 16) == 0 and int(facts["CapBnd"], 16) == 0 and facts["NoNewPrivs"] == "1"
+    assert facts["pid"] <= 3 and facts["tty_nr"] == 0  # own PID namespace; no controlling terminal
+    assert set(facts["root"]) <= {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "proc", "dev",
+                                  "tmp", "gillint", "root", "home", "work", "opt", "srv", "mnt", "var"}
+    assert not facts["shadow"] and not facts["sys"] and not facts["tty"] and not facts["usr_writable"]
+    assert facts["dev"] == ["fd", "full", "null", "random", "shm", "urandom", "zero"]  # no pts, no tty
+    assert facts["interfaces"] == ["lo"]  # own network namespace
+    assert facts["Seccomp"] == "2" and facts["unix_socket"] == "PermissionError" and facts["socketpair"] == 2
+    assert facts["tmp_bytes"] == 32 * 2**20  # the disk quota: a size-limited private /tmp
+    assert "GILLINT_TEST_TOKEN" not in facts["environment"] and "HOME" in facts["environment"]
+    assert INSIDE_WORK == "/tmp"
+
+
 def _leftovers() -> list[psutil.Process]:
     found = []
     for process in psutil.process_iter(["cmdline"]):
@@ -323,6 +371,7 @@ def _verdicts(setting: Setting) -> dict[str, dict[str, Any]]:
     return {Path(f["path"]).name: f for f in setting.document.get("findings", [])}
 
 
+@needs_sandbox
 def test_the_parent_survives_and_reports_every_real_finding(hostile: Setting) -> None:
     """No probe can signal gillint (own PID namespace); --drop-refuted drops none of the attackers."""
     assert hostile.returncode == 1, hostile.document
@@ -332,6 +381,7 @@ def test_the_parent_survives_and_reports_every_real_finding(hostile: Setting) ->
     assert "refuted" not in statuses.values(), statuses
 
 
+@needs_sandbox
 def test_forged_results_do_not_change_the_verdict(hostile: Setting) -> None:
     found = _verdicts(hostile)
     assert found["forge_result.py"]["verification"]["status"] == "confirmed"  # the kernel saw the fork
@@ -339,24 +389,29 @@ def test_forged_results_do_not_change_the_verdict(hostile: Setting) -> None:
     assert faked["status"] == "inconclusive" and "ended its own import early" in faked["summary"]
 
 
+@needs_sandbox
 def test_nothing_is_written_outside_the_probe(hostile: Setting) -> None:
     assert _watched(hostile.project, hostile.outside) == hostile.before
 
 
+@needs_sandbox
 def test_nothing_is_left_running(hostile: Setting) -> None:
     assert not _leftovers()
 
 
+@needs_sandbox
 def test_no_service_is_reachable(hostile: Setting) -> None:
     """TCP on loopback, a world-writable unix socket inside the (visible) project and outside it,
     an abstract unix socket: none accepted a connection."""
     assert hostile.accepted == []
 
 
+@needs_sandbox
 def test_the_terminal_is_untouched(hostile: Setting) -> None:
     assert hostile.echo_after
 
 
+@needs_sandbox
 def test_no_secret_reaches_any_report(hostile: Setting) -> None:
     verdict = _verdicts(hostile)["read_secrets.py"]["verification"]
     assert verdict["status"] == "inconclusive"
@@ -365,6 +420,7 @@ def test_no_secret_reaches_any_report(hostile: Setting) -> None:
     assert "verified: inconclusive" in hostile.text
 
 
+@needs_sandbox
 def test_resource_attacks_are_contained(hostile: Setting) -> None:
     """The fork bomb stops at the pids cap, the memory hog at the probe's memory limit: the probes
     still give a verdict (or say why not), and the machine is fine."""
