@@ -99,7 +99,7 @@ def test_gil_releasing_workload_is_refuted_even_without_a_free_core(tmp_path: Pa
     """)
     verdict = one(function_finding("GIL101", path, "digest", ["DATA"]))
     assert verdict.status is Status.REFUTED and "releases the GIL" in verdict.summary, verdict.line()
-    assert verdict.evidence["gil_wait_ms"] <= verdict.evidence["switch_interval_ms"] / 10
+    assert verdict.evidence["gil_wait_ms"] <= verdict.evidence["switch_interval_ms"] / 4
     assert verdict.droppable  # decided by what gillint measured
 
 

@@ -8,7 +8,6 @@ in ``RunResult.verifications`` where every reporter reads them, and :func:`kept`
 from __future__ import annotations
 
 import itertools
-import os
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from gillint.findings import Finding
-from gillint.verify.drivers import observe
+from gillint.verify.drivers import observe, usable_cpus
 from gillint.verify.probes import Context, Plan, finish, plan, window_for
 from gillint.verify.sandbox import IsolationUnavailable, Limits, Sandbox, hidden, isolation
 from gillint.verify.verdict import Status, Verification, skipped
@@ -103,10 +102,10 @@ def verify(findings: Sequence[Finding], settings: VerifySettings,
         observation = _observe(probe, settings, Limits(timeout=min(settings.timeout, remaining),
                                                        memory_mb=settings.memory_mb))
         for finding, each in group:
-            verdicts[finding] = finish(each, observation, _cpus())
+            verdicts[finding] = finish(each, observation, usable_cpus())
 
     parallel = [group for group in groups.values() if not group[0][1].timing]
-    with ThreadPoolExecutor(max_workers=max(1, _cpus())) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, usable_cpus())) as pool:
         list(pool.map(run, parallel))
     for group in groups.values():
         if group[0][1].timing:  # alone on the machine: timing probes never overlap anything
@@ -150,7 +149,3 @@ def kept(findings: Sequence[Finding], verdicts: Mapping[Finding, Verification], 
         return not (drop_refuted and verdict.droppable)
 
     return [finding for finding in findings if keep(finding)]
-
-
-def _cpus() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

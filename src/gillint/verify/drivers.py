@@ -31,7 +31,7 @@ from gillint.verify.sandbox import Sandbox, Subject, readable
 
 #: The GIL-wait measure: how long the ticker runs alone, and the switch interval during the run.
 BASELINE_SECONDS = 0.2
-SWITCH_INTERVAL = 0.01
+SWITCH_INTERVAL = 0.02
 #: A core counts as free for the timing comparison when this much CPU stayed idle meanwhile.
 FREE_CORE = 0.7
 
@@ -140,7 +140,7 @@ def drive_timing(spec: dict[str, Any], box: Sandbox, stand_ins: int) -> dict[str
            "first_call": firsts.get("first_call"), "window": gil_window}
     observation = {"outcome": "measured", "python": python_of(subject), "choice": choice,
                    "stubbed": _names(ready.get("stubbed")), "gil": gil}
-    k = max(1, min(_cpus(), 4))
+    k = max(1, min(usable_cpus(), 4))
     free = None if idle_during is None else idle_during / elapsed_worker
     if k < 2:
         observation["timing_skipped"] = "one CPU"
@@ -235,7 +235,8 @@ def _idle_cpus() -> Optional[float]:
     return sum(ticks) / os.sysconf("SC_CLK_TCK") if ticks else None
 
 
-def _cpus() -> int:
+def usable_cpus() -> int:
+    """The CPUs this process (and so every probe) may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 

@@ -324,15 +324,6 @@ def _expression_scopes(text: str) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(direct - bound), frozenset(nested - bound - direct)
 
 
-def literal_arguments(module: SourceModule, texts: Sequence[str]) -> Optional[list[str]]:
-    """``texts`` when each is literal or built from module-level names and builtins, else None."""
-    available = module.bound | BUILTINS
-    for text in texts:
-        if not expression_names(text) <= available:
-            return None
-    return list(texts)
-
-
 def wrapper(module: SourceModule, line: int, expression: str, placeholders: bool) -> str:
     """Code that rebuilds ``expression`` as the function around ``line`` would, into OBJECT_NAME.
 

@@ -232,15 +232,6 @@ class Sandbox:
         if self.work is not None:
             shutil.rmtree(self.work, ignore_errors=True)
 
-    @property
-    def output(self) -> str:
-        """What the subjects printed (capped; for diagnosis only, never part of a verdict)."""
-        return "".join(subject.output.text() for subject in self.subjects)
-
-    @property
-    def output_dropped(self) -> int:
-        return sum(subject.output.dropped for subject in self.subjects)
-
 
 class Subject:
     """One interpreter of a probe: its messages, the pipes it writes to, its exit status."""
@@ -388,13 +379,18 @@ def _parents(path: str, made: set[str]) -> list[str]:
 
 
 def _interpreter_binds(python: str) -> list[str]:
-    """Directories an interpreter needs: its prefix (and a virtual environment's base), site-packages."""
-    found = {str(Path(p).parent.parent) for p in (os.path.abspath(python), os.path.realpath(python))}
+    """Directories an interpreter needs: its prefix (and a virtual environment's base), site-packages.
+
+    ``python`` may come from the linted project's pyproject.toml: a prefix is shown only if it looks
+    like a Python installation (a ``pyvenv.cfg`` or a ``lib/python3.*``), so that setting cannot
+    expose an arbitrary directory to the probe.
+    """
+    prefixes = {Path(p).parent.parent for p in (os.path.abspath(python), os.path.realpath(python))}
+    found = {str(p) for p in prefixes if (p / "pyvenv.cfg").is_file() or any(p.glob("lib/python3*"))}
     if os.path.realpath(python) == os.path.realpath(sys.executable):
         found.update((sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix))
         found.update(p for p in sys.path if p.endswith(("site-packages", "dist-packages")))
-    home = os.path.expanduser("~")
-    return sorted(p for p in found if p != home)
+    return sorted(p for p in found if not hidden(p))
 
 
 def hidden(path: str) -> bool:
