@@ -231,13 +231,14 @@ def _modules(project: Path, outside: Path, port: int) -> dict[str, str]:
             import os, threading, time
 
             def _attack():
-                for line in open("/proc/self/cgroup"):
+                for line in open("/proc/self/cgroup"):  # raise its own cap, or leave for the root group
                     path = line.strip().split(":", 2)[2]
                     for root in ("/sys/fs/cgroup/pids", "/sys/fs/cgroup"):
-                        try:
-                            open(root + path + "/pids.max", "w").write("max")
-                        except OSError:
-                            pass
+                        for name, value in ((path + "/pids.max", "max"), ("/cgroup.procs", str(os.getpid()))):
+                            try:
+                                open(root + name, "w").write(value)
+                            except OSError:
+                                pass
                 for _ in range(200):
                     try:
                         if os.fork() == 0:

@@ -61,7 +61,7 @@ class Channel:
         self.control = os.fdopen(fds["control"], "rb", buffering=0)
 
     def send(self, event: str, **fields: Any) -> None:
-        line = json.dumps({"event": event, "cpu": time.process_time(), **fields}).encode() + b"\n"
+        line = json.dumps({"event": event, **fields}).encode() + b"\n"
         while line:
             line = line[os.write(self.fds["messages"], line):]
 
@@ -84,7 +84,7 @@ def main() -> None:
     channel.send("python", implementation=platform.python_implementation(), version=platform.python_version(),
                  gil=gil is None or bool(gil()))
     sys.path[1:1] = spec.get("paths", [])
-    setattr(builtins, STUB_NAME, Stub)
+    setattr(builtins, STUB_NAME, stub_import)
     try:
         ROLES[options["role"]](spec, options.get("params", {}), channel)
     except BaseException as error:  # every failure is a message and an exit status, never a hang
@@ -106,12 +106,8 @@ def describe(error: BaseException) -> str:
 class Stub(types.ModuleType):
     """Stands in for a module the snippet imports but this interpreter lacks; using it raises."""
 
+    #: Top-level modules stubbed so far (the verdict names them).
     stubbed: List[str] = []
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        if "." not in name and name not in Stub.stubbed:
-            Stub.stubbed.append(name)
 
     def __getattr__(self, attribute: str) -> Stub:
         if attribute.startswith("__"):
@@ -120,6 +116,14 @@ class Stub(types.ModuleType):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise ImportError(f"{self.__name__} is not installed where the probe runs (stubbed)")
+
+
+def stub_import(name: str) -> Stub:
+    """What a snippet binds when ``import name`` (or ``from a import b``, name "a.b") fails."""
+    top = name.partition(".")[0]
+    if top not in Stub.stubbed:
+        Stub.stubbed.append(top)
+    return Stub(name)
 
 
 def load_snippet() -> types.ModuleType:
