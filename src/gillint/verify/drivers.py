@@ -126,12 +126,12 @@ def drive_timing(spec: dict[str, Any], box: Sandbox, stand_ins: int) -> dict[str
     cpu, idle = box.cpu_seconds(), _idle_cpus()
     counts, firsts, elapsed_worker = _watch(subject, ("ticks", "first_call"), gil_window)
     cpu_used, idle_during = _difference(box.cpu_seconds(), cpu), _difference(_idle_cpus(), idle)
+    if elapsed < BASELINE_SECONDS * 0.9 or elapsed_worker < gil_window * 0.9:
+        return ended(box, subject)  # it died, or the deadline came, before the phases were over
     box.stop([subject])
     failed = subject.claims("failed")
     if failed:  # the worker's call raised: the ticks would only show an idle GIL
         return {"outcome": "failed", "python": python_of(subject), "error": clean(failed[-1].get("error"))}
-    if elapsed < BASELINE_SECONDS * 0.9 or elapsed_worker < gil_window * 0.9:
-        return {"outcome": "timed-out", "python": python_of(subject), "elapsed": round(box.limits.timeout, 2)}
     idle_rate, rate = alone["baseline"] / elapsed, counts["ticks"] / elapsed_worker
     wait = (1 / rate - 1 / idle_rate) if rate > 0 and idle_rate > 0 else elapsed_worker
     gil = {"wait_ms": round(max(wait, 0.0) * 1000, 3), "switch_interval_ms": SWITCH_INTERVAL * 1000,
@@ -150,7 +150,10 @@ def drive_timing(spec: dict[str, Any], box: Sandbox, stand_ins: int) -> dict[str
         observation["timing_skipped"] = "not enough time left"
     else:
         timing = _timing(box, choice, k, gil["first_call"], window)
-        observation.update(timing=timing) if timing else observation.update(timing_skipped="a mode did not finish")
+        if timing:
+            observation["timing"] = timing
+        else:
+            observation["timing_skipped"] = "a mode did not finish"
     return observation
 
 

@@ -265,7 +265,7 @@ def role_gil(spec: Dict[str, Any], params: Dict[str, Any], channel: Channel) -> 
 
     threading.Thread(target=work, daemon=True).start()
     _ticker(channel, "ticks")
-    channel.expect("exit")
+    channel.expect("exit")  # gillint ends the subject when it has counted
 
 
 def role_mode(spec: Dict[str, Any], params: Dict[str, Any], channel: Channel) -> None:
@@ -285,7 +285,7 @@ def role_mode(spec: Dict[str, Any], params: Dict[str, Any], channel: Channel) ->
     for worker in workers:
         worker.join()
     channel.send("done")
-    channel.expect("exit")
+    channel.expect("exit")  # gillint reads the CPU time, then ends the subject
 
 
 # -- GIL301: invariants under threads, with forced preemption -----------------------------------
