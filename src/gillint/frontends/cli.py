@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="leave out findings the verifier refuted (implies --verify)")
     verify.add_argument("--only-confirmed", action="store_true",
                         help="report only findings the verifier confirmed (implies --verify)")
+    verify.add_argument("--verify-unsandboxed", action="store_true",
+                        help="verify without isolation where it is unavailable: ONLY for code you trust")
     speed = parser.add_argument_group("speed")
     speed.add_argument("-j", "--jobs", type=_positive, default=None, metavar="N",
                        help="processes to analyse with (default: the usable CPUs; 1: in this process)")
@@ -174,7 +176,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return _add_noqa(result)
     if args.unused_noqa:
         result.findings = sorted_findings([*result.findings, *unused_noqa(result, files)])
-    if args.verify or args.drop_refuted or args.only_confirmed:
+    if args.verify or args.drop_refuted or args.only_confirmed or args.verify_unsandboxed:
         _verify(result, files[0][1] if files else resolver.for_path("."), args)
     _write_report(result, args)
     if args.exit_zero or not result.findings:
@@ -322,20 +324,22 @@ def _verify(result: RunResult, config: Config, args: argparse.Namespace) -> None
     """Attach verdicts to ``result.verifications``; drop findings the flags ask to leave out."""
     if os.name != "posix":
         raise ConfigError("--verify needs a POSIX system (Linux or macOS): its sandbox uses resource limits")
-    from gillint.verify import Status, settings_from, verify
+    from gillint.verify import IsolationUnavailable, kept, settings_from, verify
 
     try:
-        settings = settings_from(config.verify, timeout=args.verify_timeout, budget=args.verify_budget)
+        settings = settings_from(config.verify, timeout=args.verify_timeout, budget=args.verify_budget,
+                                 sandboxed=not args.verify_unsandboxed)
     except ValueError as error:
         raise ConfigError(f"{config.source}: {error}" if config.source else str(error)) from None
     progress = _progress_line if sys.stderr.isatty() else None
-    result.verifications = verify(result.findings, settings, progress)
+    try:
+        result.verifications = verify(result.findings, settings, progress)
+    except IsolationUnavailable as error:
+        raise ConfigError(f"--verify runs project code and needs full isolation, which is missing here: {error}. "
+                          "Install it (docs/verifier.md), or pass --verify-unsandboxed for code you trust") from None
     if progress is not None:
         sys.stderr.write("\r\x1b[K")
-    keep = set(Status) - {Status.REFUTED} if args.drop_refuted else set(Status)
-    if args.only_confirmed:
-        keep = {Status.CONFIRMED}
-    result.findings = [f for f in result.findings if f.is_analysis_error or result.verifications[f].status in keep]
+    result.findings = kept(result.findings, result.verifications, args.drop_refuted, args.only_confirmed)
 
 
 def _progress_line(index: int, total: int, finding: Finding) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import re
 import symtable
 import textwrap
 from dataclasses import dataclass
@@ -22,9 +23,8 @@ import libcst as cst
 from libcst.metadata import PositionProvider
 
 from gillint.project.sources import read_source
+from gillint.verify.harness import OBJECT_NAME, STUB_NAME
 
-#: The name under which a snippet exposes the object a pickling probe sends.
-OBJECT_NAME = "__gillint_object__"
 #: Names every module has without binding them.
 BUILTINS = frozenset(dir(builtins)) | {"__file__", "__name__", "__doc__", "__package__", "__spec__"}
 
@@ -47,7 +47,9 @@ class Unit:
 
 
 def _summarise(code: str, line: int, end_line: int, definition: bool = False) -> Unit:
-    table = symtable.symtable(code, "<snippet>", "exec")
+    # A nested def's `nonlocal x` reads x from the function around it: as a unit of its own it
+    # reads it like a global (and a standalone `nonlocal` would not even compile).
+    table = symtable.symtable(re.sub(r"\bnonlocal\b", "global", code), "<snippet>", "exec")
     binds = {s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported()}
     return Unit(code, line, end_line, frozenset(binds), frozenset(_uses(table)), definition)
 
@@ -124,11 +126,26 @@ class SourceModule:
         return frozenset(name for unit in self.units for name in unit.binds)
 
     def function(self, qualname: str) -> Optional[cst.FunctionDef]:
-        """The module-level function ``qualname`` (None for methods and nested functions)."""
-        for statement in self.tree.body:
-            if isinstance(statement, cst.FunctionDef) and statement.name.value == qualname:
+        """The module-level function ``name`` or method ``Class.name`` (None for anything nested deeper)."""
+        owner, _, name = qualname.rpartition(".")
+        body = self.tree.body if not owner else getattr(self.class_def(owner), "body", None)
+        for statement in getattr(body, "body", body) or ():
+            if isinstance(statement, cst.FunctionDef) and statement.name.value == name:
                 return statement
         return None
+
+    def class_def(self, name: str) -> Optional[cst.ClassDef]:
+        """The module-level class ``name``."""
+        for statement in self.tree.body:
+            if isinstance(statement, cst.ClassDef) and statement.name.value == name:
+                return statement
+        return None
+
+    def lambda_at(self, line: int) -> Optional[str]:
+        """The source of the one lambda that starts on ``line`` (None if there is not exactly one)."""
+        found = _LambdaFinder(line)
+        cst.MetadataWrapper(self.tree, unsafe_skip_copy=True).visit(found)
+        return found.codes[0] if len(found.codes) == 1 else None
 
     def enclosing_function(self, line: int) -> tuple[Optional[cst.FunctionDef], list[Unit]]:
         """The innermost function around ``line`` (None at module level) and the units before
@@ -145,9 +162,47 @@ class SourceModule:
         parts = [*self.future]
         if self.package:
             parts.append(f"__package__ = {self.package!r}")
-        parts.extend(unit.code.rstrip("\n") for unit in closure(self.units, needed))
+        parts.extend(_stubbed(unit.code.rstrip("\n")) for unit in closure(self.units, needed))
         parts.append(tail)
         return "\n".join(parts).rstrip("\n") + "\n"
+
+
+def _stubbed(code: str) -> str:
+    """An import statement that binds a stub (harness.Stub) for what fails to import: the probe
+    needs a module only if it calls into it, and then the stub raises."""
+    try:
+        statements = ast.parse(code).body
+    except SyntaxError:
+        return code
+    if not statements or not all(isinstance(s, (ast.Import, ast.ImportFrom)) for s in statements):
+        return code
+    stubs = []
+    for statement in statements:
+        assert isinstance(statement, (ast.Import, ast.ImportFrom))
+        for alias in statement.names:
+            if alias.name == "*":
+                return code
+            if isinstance(statement, ast.Import):
+                bound, module = alias.asname or alias.name.partition(".")[0], alias.name.partition(".")[0]
+            else:
+                bound, module = alias.asname or alias.name, f"{statement.module or ''}.{alias.name}".lstrip(".")
+            stubs.append(f"{bound} = {STUB_NAME}({module!r})")
+    body = textwrap.indent(code, "    ")
+    return f"try:\n{body}\nexcept ImportError:\n" + "\n".join(f"    {stub}" for stub in stubs)
+
+
+class _LambdaFinder(cst.CSTVisitor):
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, line: int) -> None:
+        self.line = line
+        self.codes: list[str] = []
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        if self.get_metadata(PositionProvider, node).start.line == self.line:
+            self.codes.append(_code(node))
+            return False
+        return True
 
 
 class _Enclosing(cst.CSTVisitor):
@@ -267,15 +322,6 @@ def _expression_scopes(text: str) -> tuple[frozenset[str], frozenset[str]]:
 
     visit(tree, False)
     return frozenset(direct - bound), frozenset(nested - bound - direct)
-
-
-def literal_arguments(module: SourceModule, texts: Sequence[str]) -> Optional[list[str]]:
-    """``texts`` when each is literal or built from module-level names and builtins, else None."""
-    available = module.bound | BUILTINS
-    for text in texts:
-        if not expression_names(text) <= available:
-            return None
-    return list(texts)
 
 
 def wrapper(module: SourceModule, line: int, expression: str, placeholders: bool) -> str:

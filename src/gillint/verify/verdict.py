@@ -26,6 +26,11 @@ class Verification:
     #: Bars for the text format: (label, value, value as text) per mode; not part of the JSON.
     chart: tuple[tuple[str, float, str], ...] = ()
 
+    @property
+    def droppable(self) -> bool:
+        """Refuted on gillint's own measurements (``--drop-refuted`` drops only these)."""
+        return self.status is Status.REFUTED and self.evidence.get("decided_by") == "gillint"
+
     def line(self) -> str:
         """``verified: confirmed — ...; CPython 3.11.7 (GIL), 2 CPUs`` (what the text format prints)."""
         where = f"; {self.python}, {self.cpus} CPU{'s' if self.cpus != 1 else ''}" if self.python else ""
