@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Mapping, Optional, TypeVar, Union
 
 from gillint.api.concurrency import FACTORY_RESULTS, PARTIAL, context_attribute_type
+from gillint.project.flow import FLOW_SCOPES, reaching_bindings
 from gillint.project.memo import FactMemo
 from gillint.project.module import ClassInfo, FunctionInfo, ModuleInfo
 from gillint.project.parse import SyntaxProblem
@@ -183,6 +184,24 @@ class Project:
 
     # -- names ---------------------------------------------------------------------------------
 
+    def reaching(self, name: ast.Name, scope: Scope) -> list[Binding]:
+        """The bindings that may reach this read of a name, in source order: flow-sensitive within the
+        scope that binds it (statement order, branches merged, loops to a fixed point; see
+        :mod:`gillint.project.flow`), every binding of that scope for a read the walk cannot place (in
+        a nested function or lambda, or reached by none). ``scope`` is the scope the read is in."""
+        bindings = scope.lookup(name.id)
+        if len(bindings) < 2:
+            return bindings
+        owner = bindings[0].scope
+        if owner.kind not in FLOW_SCOPES:
+            return bindings
+        nothing: dict[int, frozenset[Binding]] = {}
+        reads = self.memo("reaching-bindings", owner.node, lambda: reaching_bindings(owner), nothing)
+        found = reads.get(id(name))
+        if not found:
+            return bindings
+        return [binding for binding in bindings if binding in found]
+
     def definition(self, dotted: str, depth: int = 0) -> Optional[Definition]:
         """The project function or class a dotted name refers to, following re-exports."""
         if depth > MAX_DEPTH:
@@ -220,7 +239,7 @@ class Project:
             return f"{base}.{expr.attr}" if base else None
         if not isinstance(expr, ast.Name):
             return None
-        bindings = scope.lookup(expr.id)
+        bindings = self.reaching(expr, scope)
         if not bindings:
             if expr.id in _BUILTINS:
                 return f"builtins.{expr.id}"
@@ -252,7 +271,7 @@ class Project:
         if depth > MAX_DEPTH:
             return [Value(expr, scope)]
         if isinstance(expr, ast.Name):
-            bindings = scope.lookup(expr.id)
+            bindings = self.reaching(expr, scope)
             if not bindings:
                 return [Value(expr, scope)]
             found: list[Value] = []
@@ -346,7 +365,7 @@ class Project:
     def resolve_definition(self, expr: ast.AST, scope: Scope) -> Optional[Definition]:
         """The project function or class a name or attribute chain refers to."""
         if isinstance(expr, ast.Name):
-            bindings = scope.lookup(expr.id)
+            bindings = self.reaching(expr, scope)
             if len(bindings) == 1 and bindings[0].kind in (BindingKind.FUNCTION, BindingKind.CLASS):
                 module = bindings[0].scope.module
                 return module.function_for(bindings[0].node) or module.class_for(bindings[0].node)

@@ -1,0 +1,182 @@
+"""The project model's shared capabilities, queried directly: flow-sensitive names."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from pathlib import Path
+from typing import Optional
+
+from gillint.project import ModuleInfo, Project, Scope
+
+
+def _load(tmp_path: Path, source: str, name: str = "mod") -> tuple[Project, ModuleInfo]:
+    path = tmp_path / f"{name}.py"
+    text = textwrap.dedent(source)
+    path.write_text(text, encoding="utf-8")
+    project = Project([tmp_path])
+    return project, project.add_module(path, path.name, text)
+
+
+def _scope_of(module: ModuleInfo, node: ast.AST) -> Scope:
+    """The scope of the innermost ``def`` containing ``node``, else the module's."""
+    containing = [f for f in module.functions if any(inner is node for inner in ast.walk(f.node))]
+    if not containing:
+        return module.scope
+    return max(containing, key=lambda f: f.qualname.count(".")).scope
+
+
+def _reads(module: ModuleInfo, name: str, line: Optional[int] = None) -> list[ast.Name]:
+    return [node for node in ast.walk(module.tree) if isinstance(node, ast.Name) and node.id == name
+            and isinstance(node.ctx, ast.Load) and (line is None or node.lineno == line)]
+
+
+def _types_at(project: Project, module: ModuleInfo, name: str, line: int) -> list[Optional[str]]:
+    (read,) = _reads(module, name, line)
+    return project.instance_types(read, _scope_of(module, read))
+
+
+def _values_at(project: Project, module: ModuleInfo, name: str, line: int) -> list[str]:
+    (read,) = _reads(module, name, line)
+    return [module.code_of(value.expr) for value in project.values(read, _scope_of(module, read))]
+
+
+# -- flow-sensitive names ------------------------------------------------------------------------
+
+
+def test_each_read_sees_the_binding_that_reaches_it(tmp_path: Path) -> None:
+    project, module = _load(tmp_path, """\
+        from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+        def main(items):
+            with ThreadPoolExecutor() as executor:
+                executor.map(str, items)
+            with ProcessPoolExecutor() as executor:
+                executor.map(str, items)
+            executor = None
+            return executor
+        """)
+    assert _types_at(project, module, "executor", 5) == ["concurrent.futures.ThreadPoolExecutor"]
+    assert _types_at(project, module, "executor", 7) == ["concurrent.futures.ProcessPoolExecutor"]
+    assert _values_at(project, module, "executor", 9) == ["None"]
+
+
+def test_a_later_loop_target_does_not_hide_an_earlier_assignment(tmp_path: Path) -> None:
+    project, module = _load(tmp_path, """\
+        from multiprocessing import Process
+
+        process = Process(target=print)
+        process.start()
+        processes = [process]
+        for process in processes:
+            process.join()
+        """)
+    assert _types_at(project, module, "process", 4) == ["multiprocessing.Process"]
+    assert _values_at(project, module, "process", 5) == ["Process(target=print)"]
+    (join,) = _reads(module, "process", 7)
+    (binding,) = project.reaching(join, module.scope)
+    assert binding.kind.value == "loop"
+
+
+def test_branches_merge_and_a_value_read_in_its_own_rebinding_is_the_earlier_one(tmp_path: Path) -> None:
+    project, module = _load(tmp_path, """\
+        import sys
+
+        def main(quiet, path):
+            if quiet:
+                out = sys.stderr
+            else:
+                out = open(path, "a")
+            use(out)
+            data = open(path)
+            data = data.read()
+            use(data)
+        """)
+    assert _values_at(project, module, "out", 8) == ["sys.stderr", 'open(path, "a")']
+    assert _values_at(project, module, "data", 10) == ["open(path)"]
+    assert _values_at(project, module, "data", 11) == ["data.read()"]
+
+
+def test_loops_see_their_own_later_bindings_and_stop_at_return(tmp_path: Path) -> None:
+    project, module = _load(tmp_path, """\
+        def main(paths):
+            handle = None
+            for path in paths:
+                use(handle)
+                handle = open(path)
+                if path:
+                    handle = path
+                    continue
+                handle = 1
+            use(handle)
+            while True:
+                current = open("a")
+                if current:
+                    break
+                current = 2
+            use(current)
+
+        def early(flag):
+            value = 1
+            if flag:
+                value = 2
+                return value
+            return value
+        """)
+    assert _values_at(project, module, "handle", 4) == ["None", "path", "1"]
+    assert _values_at(project, module, "handle", 10) == ["None", "path", "1"]
+    assert _values_at(project, module, "current", 16) == ['open("a")']
+    assert _values_at(project, module, "value", 22) == ["2"]
+    assert _values_at(project, module, "value", 23) == ["1"]
+
+
+def test_handlers_see_what_the_try_body_may_have_bound(tmp_path: Path) -> None:
+    project, module = _load(tmp_path, """\
+        try:
+            from fast import Pool
+            Pool = Pool
+        except ImportError:
+            use(Pool)
+            Pool = None
+        use(Pool)
+        """)
+    assert _values_at(project, module, "Pool", 5) == ["Pool", "Pool"]  # the import, then the alias
+    assert _values_at(project, module, "Pool", 7) == ["Pool", "None"]
+
+
+def test_reads_the_walk_cannot_place_see_every_binding(tmp_path: Path) -> None:
+    project, module = _load(tmp_path, """\
+        LIMIT = 1
+
+        def reset():
+            global LIMIT
+            LIMIT = 2
+
+        def read():
+            return LIMIT
+
+        use(LIMIT)
+        LIMIT = 3
+        use(lambda: LIMIT)
+        use(LIMIT)
+        """)
+    assert _values_at(project, module, "LIMIT", 8) == ["1", "2", "3"]  # in a function: called any time
+    assert _values_at(project, module, "LIMIT", 10) == ["1", "2"]  # reset() may have run
+    assert _values_at(project, module, "LIMIT", 12) == ["1", "2", "3"]  # a lambda runs later
+    assert _values_at(project, module, "LIMIT", 13) == ["2", "3"]
+
+
+def test_flow_makes_names_resolve(tmp_path: Path) -> None:
+    project, module = _load(tmp_path, """\
+        import multiprocessing
+        from multiprocessing.pool import ThreadPool as Pool
+
+        with Pool(2) as pool:
+            pool.map(print, [1])
+        Pool = multiprocessing.Pool
+        with Pool(2) as pool:
+            pool.map(print, [1])
+        """)
+    first, second = _reads(module, "Pool")
+    assert project.qualified_name(first, module.scope) == "multiprocessing.pool.ThreadPool"
+    assert project.qualified_name(second, module.scope) == "multiprocessing.Pool"
