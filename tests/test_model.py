@@ -180,3 +180,108 @@ def test_flow_makes_names_resolve(tmp_path: Path) -> None:
     first, second = _reads(module, "Pool")
     assert project.qualified_name(first, module.scope) == "multiprocessing.pool.ThreadPool"
     assert project.qualified_name(second, module.scope) == "multiprocessing.Pool"
+
+
+# -- instance contents ---------------------------------------------------------------------------
+
+
+def _class(module: ModuleInfo, name: str):  # type: ignore[no-untyped-def]
+    (cls,) = [c for c in module.classes if c.name == name]
+    return cls
+
+
+def _contents(project: Project, module: ModuleInfo, name: str) -> dict[str, list[tuple[str, int, bool]]]:
+    contents = project.instance_contents(_class(module, name))
+    return {attribute: [(a.cls.name, a.line, a.on_construction) for a in found]
+            for attribute, found in contents.items()}
+
+
+def test_instance_contents_follow_inheritance_and_overrides(tmp_path: Path) -> None:
+    project, module = _load(tmp_path, """\
+        import threading
+
+        class Base:
+            limit = 3
+
+            def __init__(self, path):
+                self.path = path
+                self.lock = threading.Lock()
+
+            def open(self):
+                self.handle = open(self.path)
+
+            def reset(self):
+                self.handle = None
+
+        class Child(Base):
+            def __init__(self, path):
+                super().__init__(path)
+                self.setup()
+
+            def setup(self):
+                self.cache = {}
+
+            def reset(self):
+                self.cache = {}
+
+        class Replaces(Base):
+            def __init__(self):
+                self.path = None
+        """)
+    assert _contents(project, module, "Child") == {
+        "cache": [("Child", 22, True), ("Child", 25, False)],
+        "path": [("Base", 7, True)],
+        "lock": [("Base", 8, True)],
+        "handle": [("Base", 11, False)],  # Base.reset is overridden and never called
+        "limit": [("Base", 4, False)],
+    }
+    assert _contents(project, module, "Replaces") == {
+        "path": [("Replaces", 29, True)],
+        "handle": [("Base", 11, False), ("Base", 14, False)],
+        "limit": [("Base", 4, False)],
+    }
+    (lock,) = project.instance_contents(_class(module, "Child"))["lock"]
+    assert lock.method is not None and lock.method.qualname == "Base.__init__"
+    assert project.instance_types(lock.value, lock.scope) == ["threading.Lock"]
+    (limit,) = project.instance_contents(_class(module, "Child"))["limit"]
+    assert limit.is_class_attribute and module.code_of(limit.value) == "3"
+
+
+def test_instance_contents_explicit_base_calls_and_diamonds(tmp_path: Path) -> None:
+    project, module = _load(tmp_path, """\
+        import multiprocessing
+
+        class Engine:
+            def __init__(self):
+                self.session = object()
+
+        class Left(Engine):
+            def __init__(self):
+                super().__init__()
+                self.left = 1
+
+        class Right(Engine):
+            def __init__(self):
+                super().__init__()
+                self.right = 2
+
+        class Both(Left, Right):
+            pass
+
+        class Worker(multiprocessing.Process, Engine):
+            def __init__(self):
+                Engine.__init__(self)
+                multiprocessing.Process.__init__(self)
+                self.queue = None
+
+            @staticmethod
+            def helper(other):
+                other.queue = 1
+        """)
+    assert [c.name for c in project.mro(_class(module, "Both"))] == ["Both", "Left", "Right", "Engine"]
+    assert _contents(project, module, "Both") == {
+        "left": [("Left", 10, True)], "right": [("Right", 15, True)], "session": [("Engine", 5, True)],
+    }
+    assert _contents(project, module, "Worker") == {
+        "queue": [("Worker", 24, True)], "session": [("Engine", 5, True)],
+    }

@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Mapping, Optional, TypeVar, Union
 
 from gillint.api.concurrency import FACTORY_RESULTS, PARTIAL, context_attribute_type
 from gillint.project.flow import FLOW_SCOPES, reaching_bindings
+from gillint.project.instances import InstanceAttribute, instance_contents, method_resolution_order
 from gillint.project.memo import FactMemo
 from gillint.project.module import ClassInfo, FunctionInfo, ModuleInfo
 from gillint.project.parse import SyntaxProblem
@@ -327,6 +328,19 @@ class Project:
             if found:
                 return found
         return []
+
+    def instance_contents(self, cls: ClassInfo) -> Mapping[str, tuple[InstanceAttribute, ...]]:
+        """What the instances of ``cls`` hold, by attribute name: every ``self.<name> = ...`` of the
+        methods that run for them (inherited ones included, overridden ones only when the override
+        calls them), subclass first, each with its value, the method that sets it and whether that
+        happens on construction; class-body assignments follow as class attributes
+        (see :mod:`gillint.project.instances`)."""
+        nothing: dict[str, tuple[InstanceAttribute, ...]] = {}
+        return self.memo("instance-contents", cls.node, lambda: instance_contents(self, cls), nothing)
+
+    def mro(self, cls: ClassInfo) -> list[ClassInfo]:
+        """``cls`` and its project base classes in method resolution order."""
+        return self.memo("mro", cls.node, lambda: method_resolution_order(self, cls), [cls])
 
     def base_classes(self, cls: ClassInfo) -> list[ClassInfo]:
         bases = []
