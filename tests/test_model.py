@@ -285,3 +285,44 @@ def test_instance_contents_explicit_base_calls_and_diamonds(tmp_path: Path) -> N
     assert _contents(project, module, "Worker") == {
         "queue": [("Worker", 24, True)], "session": [("Engine", 5, True)],
     }
+
+
+def test_an_attribute_holding_a_class_types_its_calls(tmp_path: Path) -> None:
+    project, module = _load(tmp_path, """\
+        from concurrent import futures
+
+        class ExecutorMixin:
+            def setUp(self):
+                self.executor = self.executor_type(max_workers=2)
+
+        class ProcessPoolMixin(ExecutorMixin):
+            executor_type = futures.ProcessPoolExecutor
+
+            def test(self):
+                self.executor.submit(print)
+        """)
+    (setup,) = [f for f in module.functions if f.name == "test"]
+    (site,) = setup.calls
+    assert isinstance(site.node.func, ast.Attribute)
+    assert project.instance_types(site.node.func.value, site.scope) == ["concurrent.futures.ProcessPoolExecutor"]
+    project, module = _load(tmp_path, """\
+        from concurrent import futures
+
+        class ExecutorMixin:
+            def setUp(self):
+                self.executor = self.executor_type(max_workers=2)
+
+            def test(self):
+                self.executor.submit(print)
+
+        class ThreadPoolMixin(ExecutorMixin):
+            executor_type = futures.ThreadPoolExecutor
+
+        class ProcessPoolMixin(ExecutorMixin):
+            executor_type = futures.ProcessPoolExecutor
+        """, name="mixed")
+    (test,) = [f for f in module.functions if f.name == "test"]
+    (site,) = test.calls
+    assert isinstance(site.node.func, ast.Attribute)
+    assert project.instance_types(site.node.func.value, site.scope) == [
+        "concurrent.futures.ThreadPoolExecutor", "concurrent.futures.ProcessPoolExecutor"]

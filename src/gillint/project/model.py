@@ -282,7 +282,7 @@ class Project:
         if isinstance(expr, ast.Attribute):
             owner = self.self_class(expr.value, scope)
             if owner is not None:
-                attributes = self.instance_attribute(owner, expr.attr)
+                attributes = self.instance_attribute(owner, expr.attr) or self._subclass_attribute(owner, expr.attr)
                 if attributes:
                     found = []
                     for binding in attributes:
@@ -341,6 +341,15 @@ class Project:
     def mro(self, cls: ClassInfo) -> list[ClassInfo]:
         """``cls`` and its project base classes in method resolution order."""
         return self.memo("mro", cls.node, lambda: method_resolution_order(self, cls), [cls])
+
+    def _subclass_attribute(self, cls: ClassInfo, name: str) -> list[Binding]:
+        """``self.<name>`` in a class that leaves it to its subclasses (a mixin's ``self.executor_type``):
+        what the subclasses in the same module set, all of them."""
+        found: list[Binding] = []
+        for subclass in cls.module.classes:
+            if subclass is not cls and cls in self.mro(subclass):
+                found += [b for b in self.instance_attribute(subclass, name) if b not in found]
+        return found
 
     def base_classes(self, cls: ClassInfo) -> list[ClassInfo]:
         bases = []
@@ -415,11 +424,32 @@ class Project:
             if name is not None:
                 types.append(FACTORY_RESULTS.get(name, name))
             elif isinstance(call.func, ast.Attribute):
+                held = self._held_classes(call.func, value.scope)
+                if held is not None:
+                    types.extend(held)
+                    continue
                 owners = self.instance_types(call.func.value, value.scope, depth + 1)
                 types.append(context_attribute_type(owners, call.func.attr))
             else:
                 types.append(None)
         return types
+
+    def _held_classes(self, func: ast.Attribute, scope: Scope) -> Optional[list[Optional[str]]]:
+        """``self.executor_type(...)`` where the attribute holds a class (``executor_type =
+        ProcessPoolExecutor`` in the class body or set in a method): the classes it may hold."""
+        held = self.values(func, scope)
+        if not held or any(value.expr is func or not isinstance(value.expr, (ast.Name, ast.Attribute))
+                           for value in held):
+            return None
+        found: list[Optional[str]] = []
+        for value in held:
+            definition = self.resolve_definition(value.expr, value.scope)
+            if isinstance(definition, ClassInfo):
+                found.append(definition.full_name)
+                continue
+            name = self.qualified_name(value.expr, value.scope)
+            found.append(FACTORY_RESULTS.get(name, name) if name is not None else None)
+        return found
 
     # -- callables -----------------------------------------------------------------------------
 
