@@ -15,6 +15,8 @@ from gillint.engine.discovery import discover
 from gillint.engine.prefilter import select
 from gillint.engine.run import lint
 from gillint.findings import Finding
+from gillint.project import ModuleInfo, Project
+from gillint.project.model import ModuleShelf
 
 CASES = cases()
 
@@ -116,6 +118,34 @@ def test_jobs_give_identical_results(project: Path) -> None:
     ]
     assert _full(_lint([project], config, jobs=2)) == one
     assert _full(_lint([project], config, jobs=3, start_method="spawn")) == one
+
+
+def test_the_module_shelf_reuses_a_module_only_while_its_source_is_the_same(tmp_path: Path) -> None:
+    """Projects of one process share imported modules through the shelf, never a stale one."""
+    _write(tmp_path, {"workers.py": WORKERS, "runner.py": "import workers\n"})
+    shelf = ModuleShelf(budget=10**6)
+
+    def imported() -> ModuleInfo:
+        project = Project([tmp_path], shelf=shelf)
+        project.add_module(tmp_path / "runner.py", "runner.py", "import workers\n")
+        found = project.module("workers")
+        assert found is not None
+        return found
+
+    first = imported()
+    assert imported() is first
+    _write(tmp_path, {"workers.py": WORKERS + "\nsquare(2)\n"})
+    assert imported() is not first
+    assert shelf.evicted == [first]
+
+
+def test_the_module_shelf_keeps_its_budget() -> None:
+    shelf = ModuleShelf(budget=12)  # two modules of 6 characters
+    modules = [ModuleInfo.build(Path(f"/m{i}.py"), f"m{i}.py", f"m{i}", False, "x = 1\n") for i in range(3)]
+    for module in modules:
+        shelf.put(module.path, module.name, "x = 1\n", module)
+    assert [m in shelf for m in modules] == [False, True, True]
+    assert shelf.evicted == modules[:1]
 
 
 # -- cache ----------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import builtins
 import os
+from collections import OrderedDict
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -80,12 +81,53 @@ class CallableTarget:
         return self.qualname or self.scope.module.code_of(self.expr)
 
 
+class ModuleShelf:
+    """Imported modules built by earlier projects of the same process, reused while their source is
+    the same: a module many files import is parsed and indexed once per process.
+
+    Modules are immutable once built (facts about them live in each project's memo), so projects can
+    share them. The shelf holds at most ``budget`` characters of source; the least recently used
+    modules go first, into :attr:`evicted`, for the owner to dispose of once no project uses them.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.evicted: list[ModuleInfo] = []
+        self._modules: OrderedDict[tuple[Path, str], tuple[str, ModuleInfo]] = OrderedDict()
+        self._size = 0
+
+    def __contains__(self, module: ModuleInfo) -> bool:
+        found = self._modules.get((module.path, module.name))
+        return found is not None and found[1] is module
+
+    def get(self, path: Path, name: str, source: str) -> Optional[ModuleInfo]:
+        found = self._modules.get((path, name))
+        if found is None or found[0] != source:
+            return None
+        self._modules.move_to_end((path, name))
+        return found[1]
+
+    def put(self, path: Path, name: str, source: str, module: ModuleInfo) -> None:
+        previous = self._modules.pop((path, name), None)
+        if previous is not None:
+            self._size -= len(previous[0])
+            self.evicted.append(previous[1])
+        self._modules[(path, name)] = (source, module)
+        self._size += len(source)
+        while self._size > self.budget and len(self._modules) > 1:
+            _, (text, dropped) = self._modules.popitem(last=False)
+            self._size -= len(text)
+            self.evicted.append(dropped)
+
+
 class Project:
     """All modules of the project that gillint has looked at, and the queries rules make."""
 
     def __init__(self, search_roots: Iterable[Path] = (),
-                 relevant: Optional[Mapping[str, frozenset[str]]] = None) -> None:
+                 relevant: Optional[Mapping[str, frozenset[str]]] = None, shelf: Optional[ModuleShelf] = None) -> None:
         self.search_roots: list[Path] = []
+        #: Modules earlier projects of this process built, reused while their source is unchanged.
+        self.shelf = shelf
         #: The prefilter's verdicts: per scanned module, the names that may reach a thread or process API.
         self.relevant = relevant
         self._by_name: dict[str, Optional[ModuleInfo]] = {}
@@ -112,10 +154,34 @@ class Project:
             return existing
         name, is_package, root = module_name_for(resolved)
         self.add_search_root(root)
-        module = ModuleInfo.build(resolved, display_path, name, is_package, source)
+        module = self._build(resolved, display_path, name, is_package, source, shelve=False)
         self._by_path[resolved] = module
         self._by_name.setdefault(name, module)
         return module
+
+    def _build(self, path: Path, display_path: str, name: str, is_package: bool, source: str,
+               shelve: bool = True) -> ModuleInfo:
+        """A module built from ``source``, or the same one an earlier project of this process built;
+        imported modules (``shelve``) are kept on the shelf for later projects."""
+        module = self.shelf.get(path, name, source) if self.shelf is not None else None
+        if module is None:
+            module = ModuleInfo.build(path, display_path, name, is_package, source)
+            if self.shelf is not None and shelve:
+                self.shelf.put(path, name, source, module)
+        module.display_path = display_path
+        return module
+
+    def dispose(self) -> None:
+        """Free the modules of this project that the shelf does not keep (and those it let go): the
+        project must not be used afterwards."""
+        shelved = self.shelf if self.shelf is not None else ()
+        evicted = self.shelf.evicted if self.shelf is not None else []
+        for module in {id(m): m for m in [*self._by_path.values(), *evicted]}.values():
+            if module not in shelved:
+                module.dispose()
+        evicted.clear()
+        self._by_path.clear()
+        self._by_name.clear()
 
     def module(self, name: str) -> Optional[ModuleInfo]:
         """The project module ``name``, parsed on first use; None when it is not in the project."""
@@ -147,9 +213,8 @@ class Project:
             return self._by_path[resolved]
         try:
             source = read_source(resolved)
-            module = ModuleInfo.build(
-                resolved, self.display_paths.get(resolved, _display_path(path)), name, is_package, source
-            )
+            module = self._build(resolved, self.display_paths.get(resolved, _display_path(path)), name, is_package,
+                                 source)
         except (SourceError, SyntaxProblem, RecursionError, ValueError):
             return None
         self._by_path[resolved] = module

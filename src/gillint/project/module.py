@@ -205,6 +205,20 @@ class ModuleInfo:
             return found.methods.get(rest)
         return None
 
+    def dispose(self) -> None:
+        """Break the reference cycles of the index (the module, its scopes, bindings, definitions and
+        call sites refer to each other) so that dropping the last reference frees it at once, without
+        the cyclic garbage collector. The module must not be used afterwards."""
+        scopes = {self.scope, *(f.scope for f in self.functions), *(c.scope for c in self.classes),
+                  *(site.scope for site in self.calls)}
+        for scope in scopes:
+            for bindings in scope.bindings.values():
+                for binding in bindings:
+                    binding.__dict__.clear()
+        for item in [*scopes, *self.functions, *self.classes, *self.calls]:
+            item.__dict__.clear()
+        self.__dict__.clear()
+
     # -- positions -----------------------------------------------------------------------------
 
     @property
