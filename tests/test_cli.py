@@ -191,3 +191,36 @@ def test_examples() -> None:
     targets = {Path(f["path"]).name: f["evidence"]["target"]["name"] for f in json.loads(threads.stdout)["findings"]}
     # shared_counter.py's four threads also run a pure-Python loop: true, though it is there for GIL301.
     assert targets == {"cpu_threads.py": "sum_of_squares", "shared_counter.py": "record"}
+
+
+def _stderr_on_a_terminal(*args: str) -> str:
+    """What gillint writes to stderr when stderr is a terminal (a real pseudo-terminal)."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    with subprocess.Popen([sys.executable, "-m", "gillint", *args], stdout=subprocess.DEVNULL,
+                          stderr=terminal) as process:
+        os.close(terminal)
+        written = b""
+        while True:
+            try:
+                data = os.read(controller, 4096)
+            except OSError:  # the terminal closed: gillint has exited
+                break
+            if not data:
+                break
+            written += data
+        process.wait(timeout=120)
+    os.close(controller)
+    return written.decode()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+def test_a_terminal_sees_progress_and_a_pipe_does_not(tmp_path: Path) -> None:
+    write(tmp_path, "bad.py", UNGUARDED)
+    write(tmp_path, "good.py", CLEAN)
+    shown = _stderr_on_a_terminal("--no-cache", "--jobs", "auto", str(tmp_path))
+    assert "analysing 1/2 files" in shown and "analysing 2/2 files" in shown
+    assert shown.endswith("\r\x1b[K")  # the line is cleared before the report
+    assert "analysing" not in _stderr_on_a_terminal("--no-cache", "--quiet", str(tmp_path))
+    assert "analysing" not in gillint("--no-cache", str(tmp_path)).stderr.decode()

@@ -34,6 +34,7 @@ def lint(
     cache_dir: Optional[Path] = None,
     start_method: Optional[str] = None,
     context: Sequence[SourceFile] = (),
+    progress: Optional[Callable[[int, int], None]] = None,
 ) -> RunResult:
     """Lint ``files`` (``stdin_data`` is the content of the single file read from stdin or an editor).
 
@@ -44,10 +45,11 @@ def lint(
 
     ``context`` files are analysed too, only for the findings they reveal in ``files`` (a dispatch in
     an importer that makes a function of ``files`` run on threads); their own findings are dropped.
+    ``progress`` is told (files analysed, files to analyse) as results arrive; cached files are not counted.
     """
     files = list(files)
     run = _Run([*files, *context], config, stdin_data, cache_dir, prefilter)
-    raw = run.analyse(jobs, start_method)
+    raw = run.analyse(jobs, start_method, progress)
     return _filter(raw, run.lines_of, {file.display for file in files}, config, disable_noqa, len(files))
 
 
@@ -124,7 +126,8 @@ class _Run:
                                      selection.relevant)
         return verdicts
 
-    def analyse(self, jobs: int, start_method: Optional[str]) -> list[Finding]:
+    def analyse(self, jobs: int, start_method: Optional[str],
+                progress: Optional[Callable[[int, int], None]] = None) -> list[Finding]:
         """Raw findings of every chosen file: from the cache, or analysed (then cached)."""
         raw: list[Finding] = list(self.errors.values())
         # What else an entry's findings depend on: a syntax check (the prefilter skipped the file)
@@ -148,7 +151,9 @@ class _Run:
         displays = tuple(self.displays.items()) if self.stdin_data is None else ()
         chunk_list = [parallel.Chunk(self.config, self.search_roots, displays, tuple(chunk), self.relevant)
                       for chunk in parallel.chunks(tasks)]
-        for result in parallel.run(chunk_list, jobs, start_method):
+        for done, result in enumerate(parallel.run(chunk_list, jobs, start_method), start=1):
+            if progress is not None:
+                progress(done, len(tasks))
             raw.extend(result.findings)
             digest = self.hashes[result.index]
             if self.cache is not None and digest is not None:

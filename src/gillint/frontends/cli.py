@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -95,8 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--verify-unsandboxed", action="store_true",
                         help="verify without isolation where it is unavailable: ONLY for code you trust")
     speed = parser.add_argument_group("speed")
-    speed.add_argument("-j", "--jobs", type=_positive, default=None, metavar="N",
-                       help="processes to analyse with (default: the usable CPUs; 1: in this process)")
+    speed.add_argument("-j", "--jobs", type=_jobs, default=None, metavar="N",
+                       help="processes to analyse with: a number, or auto (the default: the usable CPUs); "
+                            "1 analyses in this process")
     speed.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
     speed.add_argument("--cache-dir", metavar="DIR",
                        help=f"where the cache lives (default: {CACHE_DIR_NAME}/ at the project root)")
@@ -108,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--list-rules", action="store_true", help="list the rules and exit")
     parser.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
     return parser
+
+
+def _jobs(text: str) -> int:
+    return default_jobs() if text == "auto" else _positive(text)
 
 
 def _positive(text: str) -> int:
@@ -245,17 +251,39 @@ def _lint(args: argparse.Namespace, files: list[tuple[SourceFile, Config]], stdi
     for file, config in files:
         groups.setdefault(id(config), (config, []))[1].append(file)
     merged = RunResult([], 0)
+    progress = _AnalysisProgress() if sys.stderr.isatty() and not args.quiet else None
     for config, group in groups.values():
         cache_dir = None if args.no_cache else Path(args.cache_dir) if args.cache_dir else config.root / CACHE_DIR_NAME
         result = lint(group, config, stdin_data=stdin_data, disable_noqa=args.disable_noqa,
                       jobs=args.jobs or default_jobs(), prefilter=not args.no_prefilter, cache_dir=cache_dir,
-                      context=_importer_context(group, args.paths, config))
+                      context=_importer_context(group, args.paths, config), progress=progress)
         merged.findings.extend(result.findings)
         merged.hidden.extend(result.hidden)
         merged.files += result.files
         merged.suppressed.update(result.suppressed)
+    if progress is not None:
+        progress.clear()
     merged.findings = sorted_findings(merged.findings)
     return merged
+
+
+class _AnalysisProgress:
+    """A line on a terminal's stderr while files are analysed: files done, files to do, time spent."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        elapsed = time.monotonic() - self.started
+        sys.stderr.write(f"\r\x1b[Kanalysing {done}/{total} files, {elapsed:.0f} s")
+        sys.stderr.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
 
 
 def _importer_context(files: list[SourceFile], paths: Sequence[str], config: Config) -> list[SourceFile]:
