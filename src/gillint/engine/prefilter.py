@@ -1,6 +1,6 @@
 """Which files can hold a dispatch site or a process start, decided from their bytes alone.
 
-Parsing with libcst is what gillint pays for; most files of a project never touch a thread or a
+Parsing and indexing modules is what gillint pays for; most files of a project never touch a thread or a
 process. Two cheap waves over the raw bytes pick the files worth parsing up front:
 
 1. **Keywords**: the file mentions a concurrency module or API (``threading``, ``_thread``,

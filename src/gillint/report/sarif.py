@@ -2,7 +2,7 @@
 
 One ``reportingDescriptor`` per rule, one ``result`` per finding. Files gillint could not analyse
 (``GIL000``) are not code problems: they become ``toolExecutionNotifications`` of the invocation,
-which GitHub shows on the tool's status page. Columns count Unicode code points, as libcst does.
+which GitHub shows on the tool's status page. Columns count Unicode code points, as gillint's positions do.
 When a run carries runtime-verification verdicts (``--verify``), each result's ``properties``
 holds its verdict.
 """

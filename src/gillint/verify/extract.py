@@ -23,6 +23,7 @@ import libcst as cst
 from libcst.metadata import PositionProvider
 
 from gillint.project.sources import read_source
+from gillint.project.syntax import is_main_guard
 from gillint.verify.harness import OBJECT_NAME, STUB_NAME
 
 #: Names every module has without binding them.
@@ -259,10 +260,14 @@ def _code(node: cst.CSTNode) -> str:
 
 
 def _is_main_guard(statement: cst.CSTNode) -> bool:
+    """The project model's test (:func:`~gillint.project.syntax.is_main_guard`), on libcst's node."""
     if not isinstance(statement, cst.If):
         return False
-    text = _code(statement.test).replace("'", '"').replace(" ", "")
-    return text in ('__name__=="__main__"', '"__main__"==__name__')
+    try:
+        test = ast.parse(_code(statement.test).strip(), mode="eval").body
+    except SyntaxError:
+        return False
+    return is_main_guard(test)
 
 
 def _is_future_import(statement: cst.CSTNode) -> bool:
