@@ -47,6 +47,8 @@ def file_is_skipped(lines: Sequence[str]) -> bool:
 def noqa_lines(lines: Sequence[str]) -> dict[int, str]:
     """Line number -> the text searched for ``# noqa``: the lines of its noqa range, joined."""
     mapping = {number: line for number, line in enumerate(lines, start=1)}
+    if not any("noqa" in line.lower() for line in lines):
+        return mapping  # no range can hold a comment: tokenizing the file would change nothing
     for first, last in noqa_ranges(lines):
         joined = "\n".join(lines[first - 1:last])
         mapping.update(dict.fromkeys(range(first, last + 1), joined))
