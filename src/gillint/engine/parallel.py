@@ -32,8 +32,9 @@ from gillint.project.model import ModuleShelf
 
 T = TypeVar("T")
 
-#: Source bytes per chunk: about 40k lines (roughly 80 MB of trees and index).
-CHUNK_BYTES = 1_000_000
+#: Source bytes per chunk (about 13k lines): a chunk's peak memory is set by the modules its files
+#: import, and smaller chunks import fewer at once; the shelf keeps the re-parsing this costs low.
+CHUNK_BYTES = 500_000
 #: Source characters of the modules a process keeps for the next chunks (roughly 160 MB of trees
 #: and index): the modules most files import stay, rarely used ones are parsed again if needed.
 SHELF_CHARS = 2_000_000
