@@ -1,6 +1,7 @@
 """Compare gillint with flake8, Fixit and ruff on the standard library and a second corpus.
 
-    python bench/compare.py [--runs 3] [--corpus DIR] [--skip-slow]
+    python bench/compare.py [--runs 3] [--stdlib DIR] [--corpus DIR] [--touch FILE] [--skip fixit]
+                            [--peers-bin DIR] [--no-scaling]
 
 Every measurement runs the tool in a fresh subprocess; wall time is the median of ``--runs`` runs,
 peak memory the largest ``ru_maxrss`` of the children (``resource.getrusage(RUSAGE_CHILDREN)`` is
@@ -71,12 +72,13 @@ def gillint_command(corpus: Path, cache: Optional[Path], jobs: Optional[int] = N
 def peers(corpus: Path, cache: Path) -> dict[str, tuple[list[str], Optional[list[str]]]]:
     """name -> (cold command, warm command or None) for each installed peer."""
     found: dict[str, tuple[list[str], Optional[list[str]]]] = {}
-    if tool("flake8"):
-        found["flake8"] = ([tool("flake8"), "--exit-zero", str(corpus)], None)
-    if tool("fixit"):
-        found["fixit"] = ([tool("fixit"), "lint", str(corpus)], None)
-    if tool("ruff"):
-        ruff = [tool("ruff"), "check", "--exit-zero", "--quiet"]
+    flake8, fixit, ruff_path = tool("flake8"), tool("fixit"), tool("ruff")
+    if flake8:
+        found["flake8"] = ([flake8, "--exit-zero", str(corpus)], None)
+    if fixit:
+        found["fixit"] = ([fixit, "lint", str(corpus)], None)
+    if ruff_path:
+        ruff = [ruff_path, "check", "--exit-zero", "--quiet"]
         found["ruff"] = ([*ruff, "--cache-dir", str(cache / "ruff"), str(corpus)],
                          [*ruff, "--cache-dir", str(cache / "ruff"), str(corpus)])
         found["ruff --no-cache"] = ([*ruff, "--no-cache", str(corpus)], None)
@@ -106,7 +108,8 @@ def corpus_size(corpus: Path) -> tuple[int, int]:
     return files, lines
 
 
-def bench_corpus(label: str, corpus: Path, runs: int, skip: set[str], work: Path) -> list[dict]:
+def bench_corpus(label: str, corpus: Path, runs: int, skip: set[str], work: Path,
+                 touch: Optional[str] = None) -> list[dict]:
     rows = []
     files, lines = corpus_size(corpus)
     print(f"\n## {label}: {corpus} ({files} files, {lines} lines)", flush=True)
@@ -120,6 +123,9 @@ def bench_corpus(label: str, corpus: Path, runs: int, skip: set[str], work: Path
     cold = median_run(gillint_command(corpus, cache), work, runs, clear)
     warm = median_run(gillint_command(corpus, cache), work, runs)
     rows.append(_row(label, "gillint", cold, warm, cold))
+    if touch is not None and (corpus / touch).is_file():
+        edited = median_run(gillint_command(corpus, cache), work, runs, lambda: _edit(corpus / touch))
+        print(f"| gillint, warm after editing {touch} | | | | {edited[0]:.2f} | {edited[2]:.2f} | |", flush=True)
     for name, (cold_command, warm_command) in peers(corpus, cache).items():
         if name in skip:
             continue
@@ -128,6 +134,12 @@ def bench_corpus(label: str, corpus: Path, runs: int, skip: set[str], work: Path
         warm_peer = median_run(warm_command, work, runs) if warm_command else None
         rows.append(_row(label, name, cold_peer, warm_peer, cold))
     return rows
+
+
+def _edit(path: Path) -> None:
+    """Change a file's content as an edit would (the cache re-analyses it and what depends on it)."""
+    with path.open("a", encoding="utf-8") as out:
+        out.write("# edited\n")
 
 
 def _row(label: str, name: str, cold: Measurement, warm: Optional[Measurement], gillint_cold: Measurement) -> dict:
@@ -162,14 +174,17 @@ def scaling(corpus: Path, work: Path, jobs_list: Sequence[int]) -> None:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median); flake8/Fixit: 1")
+    parser.add_argument("--stdlib", type=Path, help="standard library to lint (default: the running Python's)")
     parser.add_argument("--corpus", type=Path, help="second corpus (default: this venv's site-packages)")
+    parser.add_argument("--touch", default="concurrent/futures/process.py",
+                        help="file of the standard library edited between warm runs (path inside it)")
     parser.add_argument("--skip", default="", help="comma-separated peers to skip (e.g. fixit)")
     parser.add_argument("--no-scaling", action="store_true")
     parser.add_argument("--peers-bin", type=Path,
                         help="directory of the flake8/fixit/ruff executables (a venv without gillint's flake8 "
                              "plugin: flake8 fails to load a plugin that is not importable); default: PATH")
     args = parser.parse_args(argv)
-    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    stdlib = args.stdlib or Path(sysconfig.get_paths()["stdlib"])
     second = args.corpus or Path(sysconfig.get_paths()["purelib"])
     print(f"# gillint benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {os.uname().machine}, "
@@ -183,7 +198,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         # excluded directories (.pyenv is skipped by Fixit; site-packages is not part of the stdlib).
         ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.so", "site-packages")
         shutil.copytree(stdlib, work / "stdlib", ignore=ignore)
-        bench_corpus("stdlib", work / "stdlib", args.runs, skip, work)
+        bench_corpus("stdlib", work / "stdlib", args.runs, skip, work, args.touch)
         if second.is_dir():
             shutil.copytree(second, work / "second", ignore=ignore)
             bench_corpus("second", work / "second", args.runs, skip, work)
