@@ -34,7 +34,6 @@ from gillint.facts.dispatch import (
 from gillint.facts.start_methods import start_method_choice
 from gillint.findings import Evidence, Location, Site
 from gillint.project import (
-    Binding,
     BindingKind,
     CallableTarget,
     CallSite,
@@ -390,7 +389,8 @@ def _picked_from_literal(project: Project, expr: ast.expr, scope: Scope) -> Opti
     if isinstance(expr, ast.Subscript):
         containers = project.values(expr.value, scope)
     elif isinstance(expr, ast.Name):
-        binding = _latest_binding(expr, scope)
+        reaching = project.reaching(expr, scope)
+        binding = reaching[0] if len(reaching) == 1 else None
         if binding is not None and binding.kind is BindingKind.LOOP and binding.value is not None \
                 and isinstance(binding.node, FOR_LOOPS) and isinstance(binding.node.target, ast.Name):
             containers = project.values(binding.value, binding.evaluated_in or binding.scope)
@@ -564,7 +564,7 @@ def is_closure(function: FunctionInfo) -> bool:
 
 def argument_problem(project: Project, expr: ast.expr, scope: Scope, dispatch: Dispatch) -> Optional[Problem]:
     """Why the argument ``expr`` sent by ``dispatch`` cannot be pickled, or None."""
-    for value in _latest_values(project, expr, scope):
+    for value in project.values(expr, scope):
         value = _imported(project, value) or value  # ``from settings import LOCK``, ``settings.LOCK``
         problem = _value_problem(project, value.expr, value.scope, dispatch)
         if problem is None and isinstance(value.expr, (ast.Lambda, *FUNCTIONS)):
@@ -582,34 +582,6 @@ def _imported(project: Project, value: Value) -> Optional[Value]:
         dotted = project.qualified_name(value.expr, value.scope)
         return module_variable(project, dotted) if dotted else None
     return None
-
-
-def _latest_values(project: Project, expr: ast.expr, scope: Scope) -> list[Value]:
-    """``project.values``, but of a name rebound in one scope only the binding last written before the use.
-
-    ``data = open(p)`` then ``data = data.read()``: what is sent is the text, not the file.
-    """
-    bindings = scope.lookup(expr.id) if isinstance(expr, ast.Name) else []
-    if len(bindings) < 2 or any(b.scope is not bindings[0].scope for b in bindings):
-        return project.values(expr, scope)
-    latest = _latest_binding(expr, scope) if isinstance(expr, ast.Name) else None
-    if latest is None or latest.kind not in (BindingKind.ASSIGN, BindingKind.WITH) or latest.value is None \
-            or latest.partial:
-        return []
-    return project.values(latest.value, latest.evaluated_in or latest.scope)
-
-
-def _latest_binding(expr: ast.Name, scope: Scope) -> Optional[Binding]:
-    """The binding of ``expr`` written last before it is read, when all its bindings share one scope."""
-    bindings = scope.lookup(expr.id)
-    if len(bindings) == 1:
-        return bindings[0]
-    module = scope.module
-    if not bindings or any(b.scope is not bindings[0].scope or b.scope.module is not module for b in bindings):
-        return None
-    use = module.line_of(expr)
-    before = [b for b in bindings if module.line_of(b.node) <= use]
-    return max(before, key=lambda b: module.line_of(b.node)) if before else None
 
 
 def _value_problem(project: Project, node: ast.AST, scope: Scope, dispatch: Dispatch) -> Optional[Problem]:
