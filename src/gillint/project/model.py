@@ -346,10 +346,22 @@ class Project:
         """``self.<name>`` in a class that leaves it to its subclasses (a mixin's ``self.executor_type``):
         what the subclasses in the same module set, all of them."""
         found: list[Binding] = []
-        for subclass in cls.module.classes:
-            if subclass is not cls and cls in self.mro(subclass):
-                found += [b for b in self.instance_attribute(subclass, name) if b not in found]
+        for subclass in self._module_subclasses(cls.module).get(cls, ()):
+            found += [b for b in self.instance_attribute(subclass, name) if b not in found]
         return found
+
+    def _module_subclasses(self, module: ModuleInfo) -> dict[ClassInfo, list[ClassInfo]]:
+        """Each class of ``module`` to the classes of the same module that derive from it."""
+        def compute() -> dict[ClassInfo, list[ClassInfo]]:
+            subclasses: dict[ClassInfo, list[ClassInfo]] = {}
+            for cls in module.classes:
+                if cls.bases:
+                    for base in self.mro(cls)[1:]:
+                        subclasses.setdefault(base, []).append(cls)
+            return subclasses
+
+        nothing: dict[ClassInfo, list[ClassInfo]] = {}
+        return self.memo("module-subclasses", module.tree, compute, nothing)
 
     def base_classes(self, cls: ClassInfo) -> list[ClassInfo]:
         bases = []
