@@ -971,10 +971,12 @@ def process_subclass_problems(project: Project, module: ModuleInfo) -> Iterator[
     An attribute set by a base class that is itself a ``Process`` subclass is its module's finding. A
     module that selects fork anywhere, a subclass of ``ForkProcess`` and a class that customises
     pickling are left alone, as ``Process(target=...)`` sites are."""
-    if "fork" in start_method_choice(project, module).named:
-        return
+    if "Process" not in module.source or "fork" in start_method_choice(project, module).named:
+        return  # cheap: a module that never says Process defines no subclass of it (of this module's own)
     reported: set[int] = set()
     for cls in module.classes:
+        if not any(may_reach_workers(project, project.qualified_name(base, cls.defining_scope)) for base in cls.bases):
+            continue  # cheap: a base that cannot reach multiprocessing is not a Process subclass
         bases = project.base_names(cls)
         if not bases & kb.PROCESS_CLASSES or FORK_PROCESSES & bases or cls.is_local:
             continue
