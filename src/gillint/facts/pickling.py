@@ -46,6 +46,7 @@ from gillint.project import (
     TargetKind,
     Value,
 )
+from gillint.project.instances import CONSTRUCTORS
 from gillint.project.syntax import FOR_LOOPS, FUNCTIONS, positional, walk_body
 
 #: Calls that return an open file object.
@@ -769,7 +770,7 @@ def instance_problem(project: Project, instance: Instance, pickling: Pickling) -
     if not plain_pickling(project, cls):
         return None
     for name, attributes in project.instance_contents(cls).items():
-        for attribute in _held_when_sent(attributes, instance.sending):
+        for attribute in _held_when_sent(attributes, instance.sending, pickling):
             problem = _attribute_problem(project, attribute, instance.construction, pickling)
             if problem is not None:
                 where = _where(attribute, cls.module)
@@ -797,7 +798,7 @@ def plain_pickling(project: Project, cls: ClassInfo) -> bool:
 
 
 def _held_when_sent(
-    attributes: tuple[InstanceAttribute, ...], sending: Optional[Sending],
+    attributes: tuple[InstanceAttribute, ...], sending: Optional[Sending], pickling: Pickling,
 ) -> list[InstanceAttribute]:
     """The settings of one attribute that may still hold when the instance is sent."""
     if sending is not None:
@@ -806,6 +807,8 @@ def _held_when_sent(
             return before[-1:]
         if _deleted_before(attributes[0].name, sending):
             return []
+        if pickling is Pickling.ALWAYS and sending.method.name in CONSTRUCTORS:
+            return []  # a task submitted by the constructor is pickled before the rest is set
     return [a for a in attributes if a.on_construction]
 
 
