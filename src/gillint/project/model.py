@@ -365,6 +365,19 @@ class Project:
 
         return self.memo(f"subclass-attribute:{name}", cls.node, compute, [])
 
+    def _attribute_names(self, module: ModuleInfo) -> frozenset[str]:
+        """The names ``module`` assigns in class bodies or on ``self``: the only ones whose values
+        ``self.<name>`` can be followed to within it."""
+        def compute() -> frozenset[str]:
+            names: set[str] = set()
+            for cls in module.classes:
+                names.update(cls.instance_attributes)
+                names.update(name for name, bindings in cls.scope.bindings.items()
+                             if any(b.kind is BindingKind.ASSIGN for b in bindings))
+            return frozenset(names)
+
+        return self.memo("attribute-names", module.tree, compute, frozenset())
+
     def _module_subclasses(self, module: ModuleInfo) -> dict[ClassInfo, list[ClassInfo]]:
         """Each top-level class of ``module`` to the classes of the same module that name it as a base,
         directly or through each other (read from the ``class`` statements alone: nothing is loaded)."""
@@ -476,11 +489,11 @@ class Project:
     def _held_classes(self, func: ast.Attribute, scope: Scope) -> Optional[list[Optional[str]]]:
         """``self.executor_type(...)`` where the attribute holds a class (``executor_type =
         ProcessPoolExecutor`` in the class body or set in a method): the classes it may hold."""
+        if func.attr not in self._attribute_names(scope.module):
+            return None  # cheap: ``self.method()``, or an attribute this module never sets
         owner = self.self_class(func.value, scope)
         if owner is None:
             return None  # only ``self.<attribute>`` has values to follow
-        if not self.instance_attribute(owner, func.attr) and not self._subclass_attribute(owner, func.attr):
-            return None  # ``self.method()``, or an attribute gillint cannot see set
         held = self.values(func, scope)
         if not held or any(value.expr is func or not isinstance(value.expr, (ast.Name, ast.Attribute))
                            for value in held):
