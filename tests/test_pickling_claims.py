@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import functools
 import importlib
+import io
 import math
 import multiprocessing
 import os
 import socket
 import sys
 import threading
+import unittest
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any, Callable
@@ -147,6 +150,7 @@ def _construct(dotted: str, tmp_path: Path) -> Any:
         "logging.handlers.TimedRotatingFileHandler": lambda: function(path),
         "multiprocessing.Pool": lambda: function(1),
         "multiprocessing.pool.Pool": lambda: function(1),
+        "threading.Timer": lambda: function(60, print),
     }
     if dotted in special:
         return special[dotted]()
@@ -169,7 +173,8 @@ def _construct(dotted: str, tmp_path: Path) -> Any:
 
 
 TABLES = sorted(
-    pickling.OPEN_FILE_FACTORIES | pickling.THREAD_LOCKS | pickling.THREAD_QUEUES | pickling.DATABASE_CONNECTIONS
+    pickling.OPEN_FILE_FACTORIES | pickling.THREAD_LOCKS | pickling.THREAD_QUEUES | pickling.THREADS
+    | pickling.DATABASE_CONNECTIONS
     | pickling.CSV_OBJECTS | pickling.LOGGING_HANDLERS | THREAD_LOCAL_TYPES | pickling.POOLS
     | set(pickling.INHERIT_ONLY)
 )
@@ -255,3 +260,63 @@ def test_process_arguments_pickle_only_under_spawn() -> None:
         forked.start()
         forked.join(60)
         assert forked.exitcode == 0
+
+
+class Holder:
+    """An instance of a module-level class: it pickles exactly when what it holds does."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def work(self) -> None:
+        return None
+
+
+class Dropping(Holder):
+    def __getstate__(self) -> dict[str, object]:
+        return {}
+
+
+def test_a_bound_method_pickles_its_instance_and_what_it_holds() -> None:
+    assert _pickles(Holder("path").work)
+    assert not _pickles(Holder(threading.Lock()).work)
+    assert not _pickles(Holder(sys.stdout).work)
+    assert not _pickles(Holder(concurrent_pool := ThreadPoolExecutor(1)).work)
+    concurrent_pool.shutdown()
+    assert _pickles(Dropping(threading.Lock()).work)
+    assert not _pickles(Holder((threading.Lock(), 1)))
+    assert not _pickles(Holder([x for x in range(2) if threading.Lock()] + [threading.Lock()]))
+
+
+def test_a_test_case_instance_does_not_pickle_while_its_test_runs() -> None:
+    outcome: list[bool] = []
+
+    class Case(unittest.TestCase):
+        def work(self) -> None:
+            return None
+
+        def test_it(self) -> None:
+            outcome.append(_pickles(self.work))
+
+    Case.__qualname__ = Case.__name__ = "CaseForClaims"  # picklable by reference, like a module-level class
+    globals()["CaseForClaims"] = Case
+    unittest.TextTestRunner(stream=io.StringIO()).run(Case("test_it"))
+    assert outcome == [False]
+
+
+class Spawned(multiprocessing.context.SpawnProcess):
+    """What ``class Worker(multiprocessing.Process)`` is under the spawn start method."""
+
+    def __init__(self, lock: object) -> None:
+        super().__init__()
+        self.lock = lock
+
+
+def test_a_process_subclass_is_pickled_whole_by_start_under_spawn() -> None:
+    with pytest.raises(TypeError):
+        Spawned(threading.Lock()).start()
+    lock = multiprocessing.get_context("spawn").Lock()  # a multiprocessing lock is inherited while spawning
+    child = Spawned(lock)
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0

@@ -16,9 +16,9 @@ pickle only while a process is being spawned, never as a pool task argument.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
-from typing import ClassVar, Iterator, Optional, TypeVar, Union
+from typing import ClassVar, Iterator, Optional, TypeVar, Union, cast
 
 from gillint.api import concurrency as kb
 from gillint.facts.bodies import body_facts
@@ -34,19 +34,20 @@ from gillint.facts.dispatch import (
 from gillint.facts.start_methods import start_method_choice
 from gillint.findings import Evidence, Location, Site
 from gillint.project import (
-    Binding,
     BindingKind,
     CallableTarget,
     CallSite,
     ClassInfo,
     FunctionInfo,
+    InstanceAttribute,
     ModuleInfo,
     Project,
     Scope,
     TargetKind,
     Value,
 )
-from gillint.project.syntax import FOR_LOOPS, FUNCTIONS, positional
+from gillint.project.instances import CONSTRUCTORS
+from gillint.project.syntax import FOR_LOOPS, FUNCTIONS, positional, walk_body
 
 #: Calls that return an open file object.
 OPEN_FILE_FACTORIES = frozenset({
@@ -62,7 +63,9 @@ THREAD_LOCKS = frozenset({
     "threading.BoundedSemaphore", "threading.Barrier", "_thread.allocate_lock",
 })
 #: ``queue`` queues hold ``threading`` locks (``multiprocessing.Queue`` is the process-safe one).
-THREAD_QUEUES = frozenset({"queue.Queue", "queue.LifoQueue", "queue.PriorityQueue"})
+THREAD_QUEUES = frozenset({"queue.Queue", "queue.LifoQueue", "queue.PriorityQueue", "queue.SimpleQueue"})
+#: A thread object holds the locks that track its state.
+THREADS = frozenset({"threading.Thread", "threading.Timer"})
 DATABASE_CONNECTIONS = frozenset({"sqlite3.connect", "sqlite3.Connection", "sqlite3.dbapi2.connect"})
 #: Objects that hold an open file or a lock inside.
 CSV_OBJECTS = frozenset({"csv.reader", "csv.writer", "csv.DictReader", "csv.DictWriter"})
@@ -87,6 +90,7 @@ _CALL_KINDS = {
     **{name: "open file" for name in OPEN_FILE_FACTORIES},
     **{name: "lock" for name in THREAD_LOCKS},
     **{name: "thread queue" for name in THREAD_QUEUES},
+    **{name: "thread" for name in THREADS},
     **{name: "sqlite3 connection" for name in DATABASE_CONNECTIONS},
     **{name: "csv reader or writer" for name in CSV_OBJECTS},
     **{name: "logging handler" for name in LOGGING_HANDLERS},
@@ -102,6 +106,9 @@ _WHY = {
     "csv reader or writer": "a csv reader or writer cannot be pickled",
     "logging handler": "a logging handler holds a lock (and often an open file) and cannot be pickled",
     "thread-local data": "threading.local data cannot be pickled",
+    "thread": "a threading.Thread holds locks and cannot be pickled",
+    "test case": "a unittest.TestCase instance holds the running test's result and its output stream while the "
+                 "test runs, which cannot be pickled",
     "pool": "a process or thread pool cannot be pickled",
     "generator": "a generator object cannot be pickled",
     "coroutine": "a coroutine object cannot be pickled (it must be awaited where it was created)",
@@ -138,6 +145,8 @@ class Sent:
     parameter: Optional[str] = None
     #: Where to report when it is not ``expr``: the iterable name whose bound items are ``expr``.
     at: Optional[ast.expr] = None
+    #: For an argument of a ``Process`` subclass's constructor: the attribute ``__init__`` stores it in.
+    stored_as: Optional[InstanceAttribute] = None
 
     @property
     def node(self) -> ast.expr:
@@ -154,12 +163,20 @@ class Problem:
     #: Set when the value was bound away from where it is sent: its line, and its module when another.
     bound_at: Optional[int] = None
     bound_path: Optional[str] = None
+    #: What holds the unpicklable value: ``tuple``, ``list``, ``dict``, ``set``, ``conditional expression``,
+    #: ``instance`` (then :attr:`attribute` says which attribute); None when it is the value sent.
+    holder: Optional[str] = None
+    attribute: Optional[InstanceAttribute] = None
 
     def bound(self, value: Value, sent_from: Scope) -> Problem:
         """The same problem, located where ``value`` was bound."""
         module = value.scope.module
         path = module.display_path if module is not sent_from.module else None
-        return Problem(self.kind, self.reason, self.target, module.line_of(value.expr), path)
+        return replace(self, bound_at=module.line_of(value.expr), bound_path=path)
+
+    def held(self, holder: str, reason: str, attribute: Optional[InstanceAttribute] = None) -> Problem:
+        """The same unpicklable kind, found inside ``holder``, explained by ``reason``."""
+        return Problem(self.kind, reason, self.target, holder=holder, attribute=attribute)
 
 
 def start_methods(dispatch: Dispatch) -> tuple[str, ...]:
@@ -169,7 +186,11 @@ def start_methods(dispatch: Dispatch) -> tuple[str, ...]:
 
 def describe_start_methods(dispatch: Dispatch) -> str:
     """:func:`start_methods` in words, for messages."""
-    if dispatch.pickling is Pickling.ALWAYS:
+    return describe_start_methods_for(dispatch.pickling)
+
+
+def describe_start_methods_for(pickling: Pickling) -> str:
+    if pickling is Pickling.ALWAYS:
         return "under every start method"
     return ("under the spawn and forkserver start methods (the default on macOS and Windows, and on Linux "
             "since Python 3.14)")
@@ -212,10 +233,31 @@ def _dispatch_sends(project: Project, dispatch: Dispatch) -> Iterator[Sent]:
             yield Sent(Role.ARGUMENT, argument, scope, dispatch)
     for argument in dispatch.arguments:
         yield Sent(Role.ARGUMENT, argument, scope, dispatch)
+    if dispatch.subclass is not None:
+        yield from _stored_arguments(project, dispatch, dispatch.subclass)
     for iterable in dispatch.iterables:
         for item, item_scope in iterable_items(project, iterable, scope):
             at = iterable if _outside(item, iterable) else None  # bound elsewhere: report at what is sent
             yield Sent(Role.ITEM, item, item_scope, dispatch, at=at)
+
+
+def _stored_arguments(project: Project, dispatch: Dispatch, subclass: ClassInfo) -> Iterator[Sent]:
+    """``Worker(handle)`` where ``Worker.__init__`` does ``self.handle = handle``: the argument travels in
+    the instance, which ``start()`` pickles."""
+    init = project.find_method(subclass, "__init__")
+    if init is None or not plain_pickling(project, subclass):
+        return
+    for attributes in project.instance_contents(subclass).values():
+        for attribute in attributes:
+            if attribute.method is not init or not isinstance(attribute.value, ast.Name):
+                continue
+            values = project.values(attribute.value, attribute.scope)
+            binding = values[0].binding if len(values) == 1 else None
+            if binding is None or binding.kind is not BindingKind.PARAMETER or binding.scope is not init.scope:
+                continue
+            argument = _argument_for(dispatch.site.node, init, binding.name, 1)
+            if argument is not None:
+                yield Sent(Role.ARGUMENT, argument, dispatch.site.scope, dispatch, stored_as=attribute)
 
 
 def partial_parts(project: Project, expr: ast.expr, scope: Scope) -> tuple[ast.expr, ...]:
@@ -390,7 +432,8 @@ def _picked_from_literal(project: Project, expr: ast.expr, scope: Scope) -> Opti
     if isinstance(expr, ast.Subscript):
         containers = project.values(expr.value, scope)
     elif isinstance(expr, ast.Name):
-        binding = _latest_binding(expr, scope)
+        reaching = project.reaching(expr, scope)
+        binding = reaching[0] if len(reaching) == 1 else None
         if binding is not None and binding.kind is BindingKind.LOOP and binding.value is not None \
                 and isinstance(binding.node, FOR_LOOPS) and isinstance(binding.node.target, ast.Name):
             containers = project.values(binding.value, binding.evaluated_in or binding.scope)
@@ -562,16 +605,270 @@ def is_closure(function: FunctionInfo) -> bool:
 # -- arguments -------------------------------------------------------------------------------------
 
 
-def argument_problem(project: Project, expr: ast.expr, scope: Scope, dispatch: Dispatch) -> Optional[Problem]:
-    """Why the argument ``expr`` sent by ``dispatch`` cannot be pickled, or None."""
-    for value in _latest_values(project, expr, scope):
+def argument_problem(
+    project: Project, expr: ast.expr, scope: Scope, dispatch: Dispatch, sending: Optional[Sending] = None,
+) -> Optional[Problem]:
+    """Why the argument ``expr`` sent by ``dispatch`` cannot be pickled, or None: the value itself, what
+    a literal container or conditional expression holds (one level deep), or what an instance of a
+    project class holds (``self``, or ``Worker(...)`` constructed in view)."""
+    pickling = dispatch.pickling
+    for value in project.values(expr, scope):
         value = _imported(project, value) or value  # ``from settings import LOCK``, ``settings.LOCK``
-        problem = _value_problem(project, value.expr, value.scope, dispatch)
-        if problem is None and isinstance(value.expr, (ast.Lambda, *FUNCTIONS)):
-            problem = callable_problem(project, expr, scope)
+        problem = _direct_problem(project, value, pickling) or _held_problem(project, value, pickling)
+        if problem is None:
+            instance = sent_instance(project, value, sending)
+            problem = instance_problem(project, instance, pickling) if instance is not None else None
         if problem is not None:
             return problem.bound(value, scope) if value.expr is not expr else problem
     return None
+
+
+def _direct_problem(project: Project, value: Value, pickling: Pickling) -> Optional[Problem]:
+    """The value cannot be pickled itself (a lock, a file, a generator, a lambda...)."""
+    problem = _value_problem(project, value.expr, value.scope, pickling)
+    node = value.expr
+    if problem is None and (isinstance(node, (ast.Lambda, *FUNCTIONS))
+                            or isinstance(node, ast.Call) and partial_parts(project, node, value.scope)):
+        problem = callable_problem(project, cast(ast.expr, node), value.scope)  # a def is followed like a name
+    return problem
+
+
+#: Literal containers and comprehensions, by the word messages use.
+_CONTAINERS: dict[type, str] = {
+    ast.Tuple: "tuple", ast.List: "list", ast.Set: "set", ast.Dict: "dict",
+    ast.ListComp: "list", ast.SetComp: "set", ast.DictComp: "dict",
+}
+
+
+def _held_problem(project: Project, value: Value, pickling: Pickling) -> Optional[Problem]:
+    """One level inside a literal container, a comprehension or a conditional expression: ``(lock, 1)``,
+    ``[open(p) for p in paths]``, ``sys.stderr if quiet else open(log)``."""
+    node = value.expr
+    if isinstance(node, ast.IfExp):
+        for branch in (node.body, node.orelse):
+            for inner in project.values(branch, value.scope):
+                problem = _direct_problem(project, inner, pickling)
+                if problem is not None:
+                    return problem.held("conditional expression", f"{problem.reason}, in one branch of the "
+                                        f"conditional expression `{value.scope.module.code_of(node)}`")
+        return None
+    container = _CONTAINERS.get(type(node))
+    if container is None or not isinstance(node, ast.expr):
+        return None
+    for element, follow in _elements(node):
+        values = project.values(element, value.scope) if follow else [Value(element, value.scope)]
+        for inner in values:
+            problem = _direct_problem(project, inner, pickling)
+            if problem is not None:
+                return problem.held(container, f"the {container} holds {_article(problem.kind)}: {problem.reason}")
+    return None
+
+
+def _elements(node: ast.expr) -> Iterator[tuple[ast.expr, bool]]:
+    """What a container literal holds, and whether to follow it as a name (not the element of a
+    comprehension: its names are the comprehension's own)."""
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        yield from ((e, True) for e in node.elts if not isinstance(e, ast.Starred))
+    elif isinstance(node, ast.Dict):
+        yield from ((v, True) for k, v in zip(node.keys, node.values) if k is not None)
+    elif isinstance(node, (ast.ListComp, ast.SetComp)):
+        yield node.elt, False
+    elif isinstance(node, ast.DictComp):
+        yield node.value, False
+
+
+# -- instances ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sending:
+    """Where an instance's own method sends it: the method, and the line of the send (attributes the
+    method sets or deletes before that line replace what the constructor set)."""
+
+    method: FunctionInfo
+    line: int
+
+
+@dataclass(frozen=True)
+class Instance:
+    """An instance of a project class that is pickled: its class, the constructor call when it is in
+    view (its arguments fill the attributes set from ``__init__`` parameters), and the method sending it."""
+
+    cls: ClassInfo
+    construction: Optional[Value] = None
+    sending: Optional[Sending] = None
+
+
+#: Methods that replace what pickle stores for an instance: whatever its attributes, gillint stays silent.
+CUSTOM_PICKLING = ("__getstate__", "__reduce__", "__reduce_ex__")
+#: Base classes known to pickle an instance by its ``__dict__`` (other external bases may customise it).
+PLAIN_BASES = frozenset({
+    "builtins.object", "builtins.Exception", "builtins.BaseException", "abc.ABC", "typing.Generic",
+    *kb.PROCESS_CLASSES, *kb.THREAD_CLASSES, "unittest.TestCase", "unittest.case.TestCase",
+    "unittest.IsolatedAsyncioTestCase",
+})
+TEST_CASES = frozenset({"unittest.TestCase", "unittest.case.TestCase", "unittest.IsolatedAsyncioTestCase"})
+
+
+def sent_instance(project: Project, value: Value, sending: Optional[Sending] = None) -> Optional[Instance]:
+    """The project instance ``value`` is: ``self`` of the sending method, or ``Worker(...)``."""
+    node = value.expr
+    if isinstance(node, ast.Call):
+        cls = project.resolve_definition(node.func, value.scope)
+        if isinstance(cls, ClassInfo) and not cls.is_local:
+            return Instance(cls, value)
+        return None
+    binding = value.binding
+    if isinstance(node, ast.Name) and binding is not None and binding.kind is BindingKind.PARAMETER:
+        owner = project.self_class(node, value.scope)
+        if owner is not None and not owner.is_local:
+            return Instance(owner, sending=sending)
+    return None
+
+
+def bound_instance(project: Project, expr: ast.expr, scope: Scope) -> Optional[Instance]:
+    """The instance pickled along with a callable: the receiver of a bound method (``self.crawl``,
+    ``worker.run`` with ``worker = Worker(...)``, also inside ``functools.partial``), or an instance
+    sent as the callable itself (``pool.apply(self)``)."""
+    wrapped = partial_parts(project, expr, scope)
+    if wrapped:
+        expr = wrapped[0]
+    method: Optional[str] = None
+    receiver = expr
+    if isinstance(expr, ast.Attribute):
+        method, receiver = expr.attr, expr.value
+    sending = _sending(project, scope, expr)
+    for value in project.values(receiver, scope):
+        instance = sent_instance(project, value, sending)
+        if instance is None:
+            continue
+        function = project.find_method(instance.cls, method or "__call__")
+        if function is None or any(isinstance(d, ast.Name) and d.id in ("staticmethod", "classmethod")
+                                   for d in function.node.decorator_list):
+            continue  # an attribute holding a function, a static method: the instance stays behind
+        return instance
+    return None
+
+
+def _sending(project: Project, scope: Scope, expr: ast.expr) -> Optional[Sending]:
+    function = scope.function_scope.function if scope.function_scope is not None else None
+    if function is None or function.owner is None:
+        return None
+    return Sending(function, scope.module.line_of(expr))
+
+
+def instance_problem(project: Project, instance: Instance, pickling: Pickling) -> Optional[Problem]:
+    """Why pickling ``instance`` fails: an attribute it holds when it is sent cannot be pickled.
+
+    Attributes count when they are set on construction (``__init__`` and what it calls), or by the
+    sending method before the send; an attribute that method deletes first does not count. A class
+    that customises pickling (``__getstate__``, ``__reduce__``) or has an external base that might is
+    left alone."""
+    cls = instance.cls
+    if project.base_names(cls) & TEST_CASES:
+        return Problem("test case", _WHY["test case"], holder="instance")
+    if not plain_pickling(project, cls):
+        return None
+    for name, attributes in project.instance_contents(cls).items():
+        for attribute in _held_when_sent(attributes, instance.sending, pickling):
+            problem = _attribute_problem(project, attribute, instance.construction, pickling)
+            if problem is not None:
+                where = _where(attribute, cls.module)
+                return problem.held("instance", f"`self.{name}` (set on line {attribute.line}{where}) holds "
+                                    f"{_article(problem.kind)}: {problem.reason}", attribute)
+    return None
+
+
+def _where(attribute: InstanceAttribute, module: ModuleInfo) -> str:
+    return "" if attribute.module is module else f" of {attribute.module.display_path}"
+
+
+def plain_pickling(project: Project, cls: ClassInfo) -> bool:
+    """Instances of ``cls`` pickle their ``__dict__``: no class of its MRO customises pickling, and
+    every external base class is one known not to."""
+    for current in project.mro(cls):
+        if any(name in current.methods or name in current.scope.bindings for name in CUSTOM_PICKLING):
+            return False
+        for base in current.bases:
+            if isinstance(project.resolve_definition(base, current.defining_scope), ClassInfo):
+                continue
+            if project.qualified_name(base, current.defining_scope) not in PLAIN_BASES:
+                return False
+    return True
+
+
+def _held_when_sent(
+    attributes: tuple[InstanceAttribute, ...], sending: Optional[Sending], pickling: Pickling,
+) -> list[InstanceAttribute]:
+    """The settings of one attribute that may still hold when the instance is sent."""
+    if sending is not None:
+        before = [a for a in attributes if a.method is sending.method and a.line < sending.line]
+        if before:
+            return before[-1:]
+        if _deleted_before(attributes[0].name, sending):
+            return []
+        if pickling is Pickling.ALWAYS and sending.method.name in CONSTRUCTORS:
+            return []  # a task submitted by the constructor is pickled before the rest is set
+    return [a for a in attributes if a.on_construction]
+
+
+def _deleted_before(name: str, sending: Sending) -> bool:
+    """``del self.<name>`` in the sending method before the send."""
+    params = sending.method.parameter_names
+    for node in walk_body(sending.method.node.body):
+        if isinstance(node, ast.Delete) and node.lineno < sending.line:
+            for target in node.targets:
+                if (isinstance(target, ast.Attribute) and target.attr == name and params
+                        and isinstance(target.value, ast.Name) and target.value.id == params[0]):
+                    return True
+    return False
+
+
+def _attribute_problem(
+    project: Project, attribute: InstanceAttribute, construction: Optional[Value], pickling: Pickling,
+) -> Optional[Problem]:
+    """What the attribute holds cannot be pickled: its value, one level inside a container or a
+    conditional expression, or, for ``self.x = x`` in ``__init__``, the argument the constructor call
+    in view gives for ``x``."""
+    if attribute.value is None:
+        return None
+    for value in project.values(attribute.value, attribute.scope):
+        stored = _constructor_argument(project, value, attribute, construction)
+        if stored is not None:
+            return argument_problem_in(project, stored, pickling)
+        problem = _direct_problem(project, value, pickling) or _held_problem(project, value, pickling)
+        if problem is not None:
+            return problem
+    return None
+
+
+def argument_problem_in(project: Project, value: Value, pickling: Pickling) -> Optional[Problem]:
+    """:func:`_direct_problem` or :func:`_held_problem` of every value of an expression."""
+    for inner in project.values(value.expr, value.scope):
+        problem = _direct_problem(project, inner, pickling) or _held_problem(project, inner, pickling)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _constructor_argument(
+    project: Project, value: Value, attribute: InstanceAttribute, construction: Optional[Value],
+) -> Optional[Value]:
+    """The argument of the constructor call in view that a ``self.x = x`` of ``__init__`` stores."""
+    binding = value.binding
+    method = attribute.method
+    if (construction is None or binding is None or binding.kind is not BindingKind.PARAMETER or method is None
+            or method.name != "__init__" or binding.scope is not method.scope):
+        return None
+    call = construction.expr
+    if not isinstance(call, ast.Call):
+        return None
+    init = project.find_method(attribute.cls, "__init__")
+    constructed = project.resolve_definition(call.func, construction.scope)
+    if not isinstance(constructed, ClassInfo) or project.find_method(constructed, "__init__") is not init:
+        return None  # a base class's __init__, called by the subclass's with arguments of its own
+    argument = _argument_for(call, method, binding.name, 1)
+    return Value(argument, construction.scope) if argument is not None else None
 
 
 def _imported(project: Project, value: Value) -> Optional[Value]:
@@ -584,35 +881,7 @@ def _imported(project: Project, value: Value) -> Optional[Value]:
     return None
 
 
-def _latest_values(project: Project, expr: ast.expr, scope: Scope) -> list[Value]:
-    """``project.values``, but of a name rebound in one scope only the binding last written before the use.
-
-    ``data = open(p)`` then ``data = data.read()``: what is sent is the text, not the file.
-    """
-    bindings = scope.lookup(expr.id) if isinstance(expr, ast.Name) else []
-    if len(bindings) < 2 or any(b.scope is not bindings[0].scope for b in bindings):
-        return project.values(expr, scope)
-    latest = _latest_binding(expr, scope) if isinstance(expr, ast.Name) else None
-    if latest is None or latest.kind not in (BindingKind.ASSIGN, BindingKind.WITH) or latest.value is None \
-            or latest.partial:
-        return []
-    return project.values(latest.value, latest.evaluated_in or latest.scope)
-
-
-def _latest_binding(expr: ast.Name, scope: Scope) -> Optional[Binding]:
-    """The binding of ``expr`` written last before it is read, when all its bindings share one scope."""
-    bindings = scope.lookup(expr.id)
-    if len(bindings) == 1:
-        return bindings[0]
-    module = scope.module
-    if not bindings or any(b.scope is not bindings[0].scope or b.scope.module is not module for b in bindings):
-        return None
-    use = module.line_of(expr)
-    before = [b for b in bindings if module.line_of(b.node) <= use]
-    return max(before, key=lambda b: module.line_of(b.node)) if before else None
-
-
-def _value_problem(project: Project, node: ast.AST, scope: Scope, dispatch: Dispatch) -> Optional[Problem]:
+def _value_problem(project: Project, node: ast.AST, scope: Scope, pickling: Pickling) -> Optional[Problem]:
     if isinstance(node, ast.GeneratorExp):
         return Problem("generator", _WHY["generator"])
     if isinstance(node, ast.Attribute) and project.qualified_name(node, scope) in STANDARD_STREAMS:
@@ -625,7 +894,7 @@ def _value_problem(project: Project, node: ast.AST, scope: Scope, dispatch: Disp
     kind = _call_kind(project, node, scope)
     if kind is None:
         return None
-    if kind in INHERIT_ONLY.values() and dispatch.pickling is not Pickling.ALWAYS:
+    if kind in INHERIT_ONLY.values() and pickling is not Pickling.ALWAYS:
         return None  # given to Process(args=...) or initargs: inherited while spawning, which is allowed
     return Problem(kind, _WHY[kind])
 
@@ -662,21 +931,85 @@ def is_generator(project: Project, function: FunctionInfo) -> bool:
 
 
 def unpicklable_sends(project: Project, module: ModuleInfo, callables: bool) -> Iterator[tuple[Sent, Problem]]:
-    """Callables (GIL201) or arguments and items (GIL202) that ``module`` sends and cannot be pickled.
+    """Callables (GIL201) or arguments, items and the instances bound methods carry (GIL202) that
+    ``module`` sends and cannot be pickled.
 
     Each expression is reported once, even when a helper sends its parameter to several pools.
     """
     reported: set[int] = set()
     for sent in process_sends(project, module):
-        if (sent.role is Role.CALLABLE) != callables or id(sent.node) in reported:
+        if id(sent.node) in reported:
             continue
-        if callables:
+        problem: Optional[Problem] = None
+        if sent.role is Role.CALLABLE:
             problem = callable_problem(project, sent.expr, sent.scope)
-        else:
-            problem = argument_problem(project, sent.expr, sent.scope, sent.dispatch)
+            if not callables and problem is None:  # the callable pickles; what its instance holds may not
+                instance = bound_instance(project, sent.expr, sent.scope)
+                problem = instance_problem(project, instance, sent.dispatch.pickling) if instance else None
+            elif not callables:
+                problem = None
+        elif not callables:
+            problem = argument_problem(project, sent.expr, sent.scope, sent.dispatch, _sending(project, sent.scope,
+                                                                                            sent.expr))
         if problem is not None:
             reported.add(id(sent.node))
             yield sent, problem
+
+
+@dataclass(frozen=True)
+class SubclassProblem:
+    """An attribute a ``multiprocessing.Process`` subclass sets on construction that cannot be pickled:
+    ``start()`` pickles the whole instance under spawn and forkserver."""
+
+    cls: ClassInfo
+    attribute: InstanceAttribute
+    problem: Problem
+    #: Where to report: the assignment, or the class's first base when the assignment is in another module.
+    node: ast.AST
+
+
+def process_subclass_problems(project: Project, module: ModuleInfo) -> Iterator[SubclassProblem]:
+    """The unpicklable attributes of the ``Process`` subclasses defined in ``module``, each once.
+
+    An attribute set by a base class that is itself a ``Process`` subclass is its module's finding. A
+    module that selects fork anywhere, a subclass of ``ForkProcess`` and a class that customises
+    pickling are left alone, as ``Process(target=...)`` sites are."""
+    if "Process" not in module.source or "fork" in start_method_choice(project, module).named:
+        return  # cheap: a module that never says Process defines no subclass of it (of this module's own)
+    reported: set[int] = set()
+    for cls in module.classes:
+        if not any(may_reach_workers(project, project.qualified_name(base, cls.defining_scope)) for base in cls.bases):
+            continue  # cheap: a base that cannot reach multiprocessing is not a Process subclass
+        bases = project.base_names(cls)
+        if not bases & kb.PROCESS_CLASSES or FORK_PROCESSES & bases or cls.is_local:
+            continue
+        if not plain_pickling(project, cls):
+            continue
+        for name, attributes in project.instance_contents(cls).items():
+            for attribute in attributes:
+                if not attribute.on_construction or _reported_elsewhere(project, attribute, cls, module):
+                    continue
+                problem = _attribute_problem(project, attribute, None, Pickling.SPAWN)
+                if problem is None:
+                    continue
+                here = attribute.module is module
+                node: ast.AST = attribute.binding.node if here else cls.bases[0]
+                if id(node) not in reported:
+                    reported.add(id(node))
+                    where = "" if here else f" (set on line {attribute.line}{_where(attribute, module)})"
+                    reason = f"`self.{name}`{where} holds {_article(problem.kind)}: {problem.reason}"
+                    yield SubclassProblem(cls, attribute, problem.held("instance", reason, attribute), node)
+                break
+
+
+def _reported_elsewhere(project: Project, attribute: InstanceAttribute, cls: ClassInfo, module: ModuleInfo) -> bool:
+    """Set by a ``Process`` subclass of another module: a finding there."""
+    return (attribute.cls is not cls and attribute.module is not module
+            and bool(project.base_names(attribute.cls) & kb.PROCESS_CLASSES))
+
+
+#: Process classes that always fork: nothing they hold is pickled.
+FORK_PROCESSES = frozenset({"multiprocessing.context.ForkProcess"})
 
 
 # -- messages and evidence ----------------------------------------------------------------------
@@ -692,12 +1025,25 @@ def explain(sent: Sent, problem: Problem, what: str) -> str:
     of = f" of {problem.bound_path}" if problem.bound_path else ""
     bound = f" ({verb} on line {line}{of})" if line is not None else ""
     when = describe_start_methods(dispatch)
+    stored = sent.stored_as
+    if stored is not None:
+        subclass = dispatch.subclass.name if dispatch.subclass is not None else stored.cls.name
+        return (f"{problem.reason}{bound}; `{stored.cls.name}.__init__` keeps it in `self.{stored.name}` (line "
+                f"{stored.line}{_where(stored, sent.scope.module)}), and `{subclass}` is a "
+                f"`multiprocessing.Process` subclass: `start()` pickles the instance {when}")
     if sent.via is None:
         return f"{problem.reason}{bound}; `{dispatch.api}` pickles {what} {when}"
     dispatch_line = dispatch.module.line_of(dispatch.site.node)
     where = "" if dispatch.module is sent.scope.module else f" of {dispatch.module.display_path}"
     return (f"{problem.reason}{bound}; `{sent.via.qualname}` passes its parameter '{sent.parameter}' to "
             f"`{dispatch.api}` (line {dispatch_line}{where}), which pickles {what} {when}")
+
+
+def explain_subclass(found: SubclassProblem) -> str:
+    """The message of an unpicklable attribute of a ``Process`` subclass."""
+    when = describe_start_methods_for(Pickling.SPAWN)
+    return (f"{found.problem.reason}; `{found.cls.name}` is a `multiprocessing.Process` subclass: `start()` "
+            f"pickles the instance {when}; create it in `run()` instead")
 
 
 @dataclass(frozen=True)
@@ -707,6 +1053,22 @@ class Via(Evidence):
     #: The helper's qualified name.
     name: str
     parameter: str
+
+
+@dataclass(frozen=True)
+class Attribute(Evidence):
+    """An attribute of a project class's instances, and where it is set."""
+
+    #: ``self.<attribute>``.
+    name: str
+    #: The qualified name of the class whose instances hold it.
+    owner: str
+    path: str
+    line: int
+
+    @classmethod
+    def of(cls, attribute: InstanceAttribute) -> Attribute:
+        return cls(f"self.{attribute.name}", attribute.cls.qualname, attribute.module.display_path, attribute.line)
 
 
 P = TypeVar("P", bound="PicklingEvidence")
@@ -726,6 +1088,13 @@ class PicklingEvidence(Evidence):
     #: The local function or method behind it, when there is one.
     target: Optional[Location] = None
     via: Optional[Via] = None
+    #: What holds the unpicklable value when it is not sent itself: ``instance``, ``dict``,
+    #: ``conditional expression``...
+    inside: Optional[str] = None
+    #: The instance attribute that holds it, when the value is pickled with an instance.
+    attribute: Optional[Attribute] = None
+    #: The attribute of a ``Process`` subclass that keeps the argument sent to its constructor.
+    stored_as: Optional[Attribute] = None
 
     @classmethod
     def of(cls: type[P], sent: Sent, problem: Problem) -> P:
@@ -736,7 +1105,26 @@ class PicklingEvidence(Evidence):
             dispatch=sent.dispatch.site_evidence(),
             target=function_location(problem.target) if problem.target is not None else None,
             via=Via(sent.via.qualname, sent.parameter or "") if sent.via is not None else None,
+            inside=problem.holder,
+            attribute=Attribute.of(problem.attribute) if problem.attribute is not None else None,
+            stored_as=Attribute.of(sent.stored_as) if sent.stored_as is not None else None,
             **{cls.expression_key: sent.scope.module.code_of(sent.node)},
+        )
+
+    @classmethod
+    def of_subclass(cls: type[P], found: SubclassProblem) -> P:
+        """The evidence of a ``Process`` subclass whose instances hold ``found.attribute``."""
+        module, problem = found.cls.module, found.problem
+        return cls(
+            kind=problem.kind,
+            start_methods=START_METHODS[Pickling.SPAWN],
+            dispatch=Site(f"{found.cls.name}.start", module.display_path, module.line_of(found.cls.node)),
+            target=function_location(problem.target) if problem.target is not None else None,
+            via=None,
+            inside=problem.holder,
+            attribute=Attribute.of(problem.attribute) if problem.attribute is not None else None,
+            stored_as=None,
+            **{cls.expression_key: f"self.{found.attribute.name}"},
         )
 
 

@@ -66,15 +66,10 @@ class InstanceAttribute:
 
 def method_resolution_order(project: Project, cls: ClassInfo) -> list[ClassInfo]:
     """``cls`` and its project base classes in Python's C3 order (external bases left out; a
-    hierarchy C3 rejects falls back to depth-first order)."""
-    return _linearize(project, cls, ())
-
-
-def _linearize(project: Project, cls: ClassInfo, visiting: tuple[ClassInfo, ...]) -> list[ClassInfo]:
-    if cls in visiting or len(visiting) > 8:  # a cycle of project classes, or a chain too deep to matter
-        return [cls]
+    hierarchy C3 rejects falls back to depth-first order). The bases' orders come from
+    :meth:`Project.mro`, memoised (a cycle of project classes ends there)."""
     bases = project.base_classes(cls)
-    sequences = [_linearize(project, base, (*visiting, cls)) for base in bases] + [list(bases)]
+    sequences = [project.mro(base) for base in bases] + [list(bases)]
     order = [cls]
     while any(sequences):
         for sequence in sequences:
@@ -85,7 +80,8 @@ def _linearize(project: Project, cls: ClassInfo, visiting: tuple[ClassInfo, ...]
                 break
         else:
             return _depth_first(project, cls)
-        order.append(head)
+        if head not in order:
+            order.append(head)
         sequences = [s[1:] if s and s[0] is head else s for s in sequences]
     return order
 

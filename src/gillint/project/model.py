@@ -134,6 +134,8 @@ class Project:
         self._by_path: dict[Path, ModuleInfo] = {}
         self._facts = FactMemo()
         self._places: dict[str, list[tuple[Path, bool]]] = {}
+        #: Per scope: the bindings that reach each read of a name it binds more than once.
+        self._flows: dict[Scope, dict[int, frozenset[Binding]]] = {}
         #: How findings name files that are loaded lazily but were also given to lint (resolved path -> display).
         self.display_paths: dict[Path, str] = {}
         for root in search_roots:
@@ -256,13 +258,15 @@ class Project:
         :mod:`gillint.project.flow`), every binding of that scope for a read the walk cannot place (in
         a nested function or lambda, or reached by none). ``scope`` is the scope the read is in."""
         bindings = scope.lookup(name.id)
-        if len(bindings) < 2:
-            return bindings
+        return bindings if len(bindings) < 2 else self._reaching(name, bindings)
+
+    def _reaching(self, name: ast.Name, bindings: list[Binding]) -> list[Binding]:
         owner = bindings[0].scope
         if owner.kind not in FLOW_SCOPES:
             return bindings
-        nothing: dict[int, frozenset[Binding]] = {}
-        reads = self.memo("reaching-bindings", owner.node, lambda: reaching_bindings(owner), nothing)
+        reads = self._flows.get(owner)
+        if reads is None:  # purely syntactic, of the module the read is in: no memo bookkeeping needed
+            reads = self._flows[owner] = reaching_bindings(owner)
         found = reads.get(id(name))
         if not found:
             return bindings
@@ -305,7 +309,9 @@ class Project:
             return f"{base}.{expr.attr}" if base else None
         if not isinstance(expr, ast.Name):
             return None
-        bindings = self.reaching(expr, scope)
+        bindings = scope.lookup(expr.id)
+        if len(bindings) > 1:
+            bindings = self._reaching(expr, bindings)
         if not bindings:
             if expr.id in _BUILTINS:
                 return f"builtins.{expr.id}"
@@ -337,7 +343,9 @@ class Project:
         if depth > MAX_DEPTH:
             return [Value(expr, scope)]
         if isinstance(expr, ast.Name):
-            bindings = self.reaching(expr, scope)
+            bindings = scope.lookup(expr.id)
+            if len(bindings) > 1:
+                bindings = self._reaching(expr, bindings)
             if not bindings:
                 return [Value(expr, scope)]
             found: list[Value] = []
@@ -410,11 +418,55 @@ class Project:
     def _subclass_attribute(self, cls: ClassInfo, name: str) -> list[Binding]:
         """``self.<name>`` in a class that leaves it to its subclasses (a mixin's ``self.executor_type``):
         what the subclasses in the same module set, all of them."""
-        found: list[Binding] = []
-        for subclass in cls.module.classes:
-            if subclass is not cls and cls in self.mro(subclass):
+        subclasses = self._module_subclasses(cls.module).get(cls)
+        if not subclasses or self.find_method(cls, name) is not None:
+            return []  # no subclass here, or ``self.method``: nothing to gather
+
+        def compute() -> list[Binding]:
+            found: list[Binding] = []
+            for subclass in subclasses:
                 found += [b for b in self.instance_attribute(subclass, name) if b not in found]
-        return found
+            return found
+
+        return self.memo(f"subclass-attribute:{name}", cls.node, compute, [])
+
+    def _attribute_names(self, module: ModuleInfo) -> frozenset[str]:
+        """The names ``module`` assigns in class bodies or on ``self``: the only ones whose values
+        ``self.<name>`` can be followed to within it."""
+        def compute() -> frozenset[str]:
+            names: set[str] = set()
+            for cls in module.classes:
+                names.update(cls.instance_attributes)
+                names.update(name for name, bindings in cls.scope.bindings.items()
+                             if any(b.kind is BindingKind.ASSIGN for b in bindings))
+            return frozenset(names)
+
+        return self.memo("attribute-names", module.tree, compute, frozenset())
+
+    def _module_subclasses(self, module: ModuleInfo) -> dict[ClassInfo, list[ClassInfo]]:
+        """Each top-level class of ``module`` to the classes of the same module that name it as a base,
+        directly or through each other (read from the ``class`` statements alone: nothing is loaded)."""
+        def compute() -> dict[ClassInfo, list[ClassInfo]]:
+            by_name = {cls.name: cls for cls in module.classes if cls.defining_scope is module.scope}
+            direct: dict[ClassInfo, list[ClassInfo]] = {}
+            for cls in module.classes:
+                for base in cls.bases:
+                    if isinstance(base, ast.Name) and by_name.get(base.id) not in (None, cls):
+                        direct.setdefault(by_name[base.id], []).append(cls)
+            subclasses: dict[ClassInfo, list[ClassInfo]] = {}
+            for cls in direct:
+                found: list[ClassInfo] = []
+                pending = list(direct[cls])
+                while pending:
+                    current = pending.pop(0)
+                    if current not in found and current is not cls:
+                        found.append(current)
+                        pending.extend(direct.get(current, ()))
+                subclasses[cls] = found
+            return subclasses
+
+        nothing: dict[ClassInfo, list[ClassInfo]] = {}
+        return self.memo("module-subclasses", module.tree, compute, nothing)
 
     def base_classes(self, cls: ClassInfo) -> list[ClassInfo]:
         bases = []
@@ -502,6 +554,11 @@ class Project:
     def _held_classes(self, func: ast.Attribute, scope: Scope) -> Optional[list[Optional[str]]]:
         """``self.executor_type(...)`` where the attribute holds a class (``executor_type =
         ProcessPoolExecutor`` in the class body or set in a method): the classes it may hold."""
+        if func.attr not in self._attribute_names(scope.module):
+            return None  # cheap: ``self.method()``, or an attribute this module never sets
+        owner = self.self_class(func.value, scope)
+        if owner is None:
+            return None  # only ``self.<attribute>`` has values to follow
         held = self.values(func, scope)
         if not held or any(value.expr is func or not isinstance(value.expr, (ast.Name, ast.Attribute))
                            for value in held):

@@ -64,15 +64,22 @@ def main(data):
 """,
         known_problems="""
 - Only pools gillint can type are checked: constructed in view, annotated on a parameter
-  (`pool: Pool`), kept on `self`, or returned by a project function. A pool in a container or
-  received untyped is not. Helpers are followed one level deep, and so are factories and decorators.
-- A name is followed through every assignment in its scope: a name bound to a lambda on one branch
-  and to a module-level function on another is reported.
+  (`pool: Pool`), kept on `self` (also when built from a class attribute, `self.executor_type(...)`
+  with `executor_type = ProcessPoolExecutor`), or returned by a project function. A pool in a
+  container, received untyped, or chosen at run time (`ProcessPoolExecutor() if cpu else
+  ThreadPoolExecutor()`) is not. Helpers are followed one level deep, and so are factories and
+  decorators; `functools.partial` of a local function given to such a helper is reported like the
+  bare function.
+- A name is followed to the assignments that reach its use, in statement order: a name that holds a
+  thread pool and later a process pool is a process pool only after the second assignment. A name
+  bound to a lambda on one branch and to a module-level function on another is reported.
 - Thread pools (`ThreadPoolExecutor`, `multiprocessing.dummy`, `ThreadPool`) pickle nothing and are
   never reported. Libraries that serialise with cloudpickle or dill (joblib, loky, dask, pathos, the
   `multiprocess` package) accept lambdas and closures and are not checked.
-- A bound method of an instance of a module-level class pickles the instance too; when the instance
-  holds a lock or an open file that fails, but gillint does not look inside instances.
+- A bound method of an instance of a module-level class pickles the instance too: when the instance
+  holds a lock, an open file or a pool, GIL202 reports it.
+- A local function sent as a data argument (`Process(args=(fn, ...))`) rather than as the callable
+  is reported by GIL202.
 - Choice for `Process(target=...)` and pool initializers: when the same module explicitly selects
   fork (`multiprocessing.set_start_method("fork")` or `multiprocessing.get_context("fork")`),
   nothing is pickled for them and gillint stays silent. Task submission is reported regardless.

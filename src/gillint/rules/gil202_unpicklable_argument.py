@@ -10,6 +10,8 @@ from gillint.facts.pickling import (
     ArgumentEvidence,
     Role,
     explain,
+    explain_subclass,
+    process_subclass_problems,
     unpicklable_sends,
 )
 from gillint.findings import Severity
@@ -29,17 +31,31 @@ Finds arguments handed to another process that cannot be pickled:
 
 - open file objects: `open(...)`, `with open(...) as fh`, `Path.open()`, `gzip.open`, `zipfile.ZipFile`,
   `sys.stdout`; csv readers and writers; logging handlers;
-- `threading` locks, conditions, events, semaphores, barriers, `threading.local`, and `queue.Queue`;
+- `threading` locks, conditions, events, semaphores, barriers, threads, `threading.local`, and
+  `queue.Queue`;
 - generator and coroutine objects: a call of a generator or `async` function, a generator expression;
-- `sqlite3` connections and cursors; pools; lambdas and local functions;
-- `multiprocessing` locks, queues and shared values, but only as *pool task* arguments.
+- `sqlite3` connections and cursors; pools; lambdas and local functions (also in a `functools.partial`);
+- `multiprocessing` locks, queues and shared values, but only as *pool task* arguments;
+- any of those one level inside a literal tuple, list, set or dict, a list, set or dict
+  comprehension, or one branch of a conditional expression (`sys.stderr if quiet else open(log)`);
+- **instances of project classes that hold one of those**: a bound method sent as the callable
+  (`Process(target=self.crawl)`, `pool.submit(self.work, x)`, `partial(self.work, ...)`) pickles its
+  instance, and so does an instance sent as an argument or as the callable (`pool.apply(self)`). The
+  attributes checked are those set on construction (by `__init__`, the base `__init__` it calls, and
+  the methods it calls on `self`), or by the sending method before the send; `self.x = x` in
+  `__init__` is checked against the argument of a constructor call in view (`Uploader(open(path))`).
+  A bound method of a `unittest.TestCase` is reported too: while a test runs, the instance holds the
+  test result and its output stream;
+- **attributes of `multiprocessing.Process` subclasses**: `start()` pickles the whole instance under
+  spawn and forkserver, so an unpicklable attribute set on construction is reported where it is set,
+  and an argument of `Worker(...)` that `__init__` keeps on `self` is reported at the call.
 
 Arguments are those of `submit`/`apply_async`/`run_in_executor`, `Process(args=..., kwargs=...)`,
 pool `initargs`, the bound arguments of a `functools.partial` callable, and the items a pool maps
 over when they are written at the call or bound in the module (a list or comprehension, `zip`,
-`enumerate`, `itertools.repeat`, `[x] * n`). Values are followed through assignments (the last one
-before the call), `with ... as`, `self.attr`, module variables imported from the project, and one
-level of project helper parameters.
+`enumerate`, `itertools.repeat`, `[x] * n`). Values are followed through the assignments that reach
+the call (statement order, both branches of an `if`), `with ... as`, `self.attr`, module variables
+imported from the project, and one level of project helper parameters.
 """,
         why_bad="""
 Every argument sent to another process is pickled. Files, locks, generators and database
@@ -79,10 +95,21 @@ def main(path):
   when it is bound once, in the same module.
 - Plain sockets are picklable through multiprocessing's reducer and are not reported. Manager
   proxies (`Manager().Lock()`, `Manager().Queue()`) pickle and are not reported.
-- Objects that merely *contain* an unpicklable value (an instance holding a lock) are not seen.
-- Choice for `Process(args=...)` and `initargs`: when the same module explicitly selects fork
-  (`set_start_method("fork")` or `get_context("fork")`), nothing is pickled for them and gillint
-  stays silent. Task submission is reported regardless.
+- Containers and conditional expressions are followed one level deep: a lock in a tuple inside a
+  list is not seen. Instances are looked into one level deep too, and only for attributes whose value
+  gillint can see (an attribute set from a parameter is checked only against a constructor call in
+  view; what a third-party object such as a database engine holds is unknown).
+- Instances stay silent when their class, or one of its project base classes, defines
+  `__getstate__`, `__reduce__` or `__reduce_ex__`, and when a base class is outside the project and
+  not known to pickle plainly (only `object`, `Exception`, `ABC`, `Generic`, `Process`, `Thread` and
+  `TestCase` are). Attributes set only by other methods (`connect()`, `run()`), or cleared by the
+  sending method before the send (`self.handle = None`, `del self.lock`), are not reported.
+- Serialisers other than the standard pickler are not checked: joblib, loky, dask, pathos and the
+  `multiprocess` package use cloudpickle or dill, and so do project helpers that dill-encode a task.
+- Choice for `Process(args=...)`, `initargs` and `Process` subclasses: when the same module
+  explicitly selects fork (`set_start_method("fork")` or `get_context("fork")`), or the class derives
+  from `ForkProcess`, nothing is pickled for them and gillint stays silent. Task submission is
+  reported regardless.
 """,
         references=REFERENCES,
         extra_sections=(("Start methods", START_METHOD_TABLE),),
@@ -90,6 +117,14 @@ def main(path):
 
     def check(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:
         for sent, problem in unpicklable_sends(context.project, module, callables=False):
-            what = "the items it maps over" if sent.role is Role.ITEM else "its arguments"
-            yield Report(sent.node, explain(sent, problem, what),
-                         evidence=ArgumentEvidence.of(sent, problem))
+            message = explain(sent, problem, _WHAT[sent.role])
+            yield Report(sent.node, message, evidence=ArgumentEvidence.of(sent, problem))
+        for found in process_subclass_problems(context.project, module):
+            yield Report(found.node, explain_subclass(found), evidence=ArgumentEvidence.of_subclass(found))
+
+
+_WHAT = {
+    Role.ITEM: "the items it maps over",
+    Role.ARGUMENT: "its arguments",
+    Role.CALLABLE: "the callable with the instance it is bound to",
+}

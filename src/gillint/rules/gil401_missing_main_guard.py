@@ -78,6 +78,10 @@ if __name__ == "__main__":
   (`multiprocessing.set_start_method("fork")`) is not reported: fork does not re-import the module.
   It is still unportable (Windows has no fork).
 - Constructing a `ProcessPoolExecutor` starts nothing; only giving it work is reported.
+- A package's `__main__.py` (run as `python -m pkg`) is not reported: multiprocessing never re-runs
+  a main module named `pkg.__main__` in the child (`multiprocessing.spawn._fixup_main_from_name`).
+  Running that file by its path (`python pkg/__main__.py`) would re-run it; that is not how a
+  package's `__main__` is meant to be run.
 """,
         references=(
             "[multiprocessing programming guidelines: safe importing of main module]"
@@ -88,6 +92,8 @@ if __name__ == "__main__":
 
     def check(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:
         project = context.project
+        if module.name.endswith(".__main__"):
+            return  # ``python -m pkg``: spawn never re-runs a package's __main__ in the child
         if start_method_choice(project, module).module_default == "fork":
             return
         for site in module.calls:
