@@ -55,3 +55,44 @@ def test_evidence_contract(tmp_path: Path) -> None:
     assert evidence["arguments"] == ["batches"] and evidence["workers"] == 4
     assert evidence["evidence_line"] == 7 and evidence["confidence"] == "high"
     assert evidence["evidence"] == "a pure-Python loop"
+
+
+MIXED = """
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+def encode_shard(path):
+    with open(path) as handle:
+        stories = json.load(handle)
+    tokens = []
+    for story in stories:
+        tokens.extend(ord(c) for c in story)
+    return tokens
+
+def run(paths):
+    with ThreadPoolExecutor(8) as executor:
+        return list(executor.map(encode_shard, paths))
+"""
+
+
+def test_mixed_worker_names_the_wait_and_the_loop(tmp_path: Path) -> None:
+    (finding,) = _gil101(MIXED, tmp_path)
+    assert finding.line == 15
+    assert "waits on open() (line 6)" in finding.message
+    assert "a pure-Python loop over 'stories' (line 9)" in finding.message
+    evidence = finding.to_dict()["evidence"]
+    assert evidence["kind"] == "mixed" and evidence["evidence_line"] == 9
+    assert evidence["waits"] == {"line": 6, "path": str(tmp_path / "mod.py"), "what": "open()"}
+
+
+def test_a_declared_wait_is_not_weighed(tmp_path: Path) -> None:
+    # gillint does not know how long a call the user declared as waiting takes: no mixed finding.
+    source = MIXED.replace("json.load(handle)", "fastlib.fetch(handle)").replace("import json", "import fastlib")
+    assert _gil101(source, tmp_path) == []
+    assert _gil101(source, tmp_path, extend_releases_gil=("fastlib.fetch",)) == []
+
+
+def test_cpu_bound_worker_evidence_kind(tmp_path: Path) -> None:
+    (finding,) = _gil101(SOURCE, tmp_path, extend_cpu_bound=("fastlib.score",))
+    evidence = finding.to_dict()["evidence"]
+    assert evidence["kind"] == "cpu" and evidence["waits"] is None

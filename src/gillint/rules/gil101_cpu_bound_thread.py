@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator, Optional
 
 from gillint.api.gil import Knowledge
 from gillint.facts.dispatch import Dispatch, Executor, dispatches, function_location
-from gillint.facts.effects import Effects, EffectsModel
+from gillint.facts.effects import Effects, EffectsModel, combine
+from gillint.facts.effects import Evidence as Seen
 from gillint.findings import Evidence, Location, Severity, Site
 from gillint.options import Option
 from gillint.project import CallableTarget, ModuleInfo, TargetKind
@@ -18,6 +19,16 @@ from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
 _ADVICE = "under the GIL threads take turns; use ProcessPoolExecutor or multiprocessing, or a GIL-releasing library"
 #: APIs whose callers keep running Python code (an event loop) while the thread works.
 _EVENT_LOOP_APIS = frozenset({"asyncio.to_thread", "run_in_executor"})
+
+
+@dataclass(frozen=True)
+class Wait(Evidence):
+    """Where a mixed worker waits (outside its hot loop)."""
+
+    line: int
+    path: str
+    #: The call, through the functions followed: ``'load_rows': open()``.
+    what: str
 
 
 @dataclass(frozen=True)
@@ -37,6 +48,11 @@ class CpuBoundEvidence(Evidence):
     evidence: str
     #: ``high`` for a Python loop, ``medium`` for a C call that holds the GIL or recursion.
     confidence: str
+    #: ``cpu``: the worker computes and never waits; ``mixed``: it waits for bulk reads only, outside
+    #: the hot loop that ``evidence_line`` points at.
+    kind: str = "cpu"
+    #: For a mixed worker, its first wait.
+    waits: Optional[Wait] = None
 
 
 class CpuBoundThread(Rule):
@@ -145,7 +161,7 @@ def main():
         knowledge = Knowledge(context.settings.get("extend_releases_gil", ()),
                               context.settings.get("extend_cpu_bound", ()))
         model = EffectsModel(project, knowledge)
-        candidates = [(d, *_cpu_target(model, d)) for d in dispatches(project, module)
+        candidates = [(d, *_work(model, d)) for d in dispatches(project, module)
                       if d.executor is Executor.THREAD and not d.is_initializer]
         found = [(d, t, e) for d, t, e in candidates if t is not None]
         per_scope: dict[int, int] = {}
@@ -160,15 +176,22 @@ def main():
                 yield _report(dispatch, target, effects, workers)
 
 
-def _cpu_target(model: EffectsModel, dispatch: Dispatch) -> tuple[Optional[CallableTarget], Effects]:
-    """The dispatched callable and its effects, when every possible target is CPU-bound."""
+def _work(model: EffectsModel, dispatch: Dispatch) -> tuple[Optional[CallableTarget], Effects]:
+    """The dispatched callable and its effects, when every possible target is CPU-bound or a mixed
+    worker (waits for bulk reads, then loops in Python). Lazy arguments (``map(f, xs)``, generator
+    expressions) run in the worker: their work is added to the callable's."""
     targets = dispatch.targets(model.project)
-    every = [(t, model.of_target(t)) for t in targets]
-    if not every or not all(e.cpu_bound for _, e in every):
+    carried = [model.of_argument(argument, dispatch.site.scope) for argument in dispatch.arguments]
+    every = [(t, combine(*carried, model.of_target(t))) for t in targets]
+    if not every:
         return None, Effects()
-    if all(_unwrap(t).kind is TargetKind.EXTERNAL for t in targets) and _literal_data(dispatch):
-        return None, Effects()  # sum([40, 2]): a C call on a literal is instant
-    return every[0]
+    if all(e.cpu_bound for _, e in every):
+        if all(_unwrap(t).kind is TargetKind.EXTERNAL for t in targets) and _literal_data(dispatch):
+            return None, Effects()  # sum([40, 2]): a C call on a literal is instant
+        return every[0]
+    if all(e.cpu_bound or e.mixed for _, e in every):
+        return next((t, e) for t, e in every if e.mixed)
+    return None, Effects()
 
 
 def _unwrap(target: CallableTarget) -> CallableTarget:
@@ -211,26 +234,60 @@ def _caller_computes(model: EffectsModel, dispatch: Dispatch) -> bool:
     return False
 
 
+# -- the finding ---------------------------------------------------------------------------------
+
+
 def _report(dispatch: Dispatch, target: CallableTarget, effects: Effects, workers: Optional[int]) -> Report:
-    assert effects.cpu is not None
-    evidence = effects.cpu
     module = dispatch.module
     name = target.display_name.replace("builtins.", "")
+    if _unwrap(target).kind is TargetKind.EXTERNAL and dispatch.arguments:  # list(map(parse, lines))
+        name = _short(f"{name}({', '.join(module.code_of(a) for a in dispatch.arguments)})")
     label = f"Thread subclass '{dispatch.subclass.name}'" if dispatch.subclass is not None else (
         "Thread" if dispatch.api == "threading.Thread" else dispatch.api)
-    message = f"{label} runs '{name}', {evidence.describe(module)}: {_ADVICE}"
+    if effects.cpu_bound:
+        assert effects.cpu is not None
+        message = f"{label} runs '{name}', {effects.cpu.describe(module)}: {_ADVICE}"
+    else:
+        assert effects.hot is not None and effects.waits is not None
+        message = (f"{label} runs '{name}', which waits on {effects.waits.phrase(module)} but then runs "
+                   f"{effects.hot.phrase(module)} in which nothing waits: {_ADVICE}")
+    return Report(dispatch.site.node, message, evidence=_evidence(dispatch, target, name, effects, workers))
+
+
+def _evidence(
+    dispatch: Dispatch, target: CallableTarget, name: str, effects: Effects, workers: Optional[int],
+) -> CpuBoundEvidence:
+    """The facts behind a finding (the JSON ``evidence``; the verifier's probe reads them)."""
+    module = dispatch.module
+    mixed = not effects.cpu_bound
+    shown = effects.hot if mixed else effects.cpu
+    assert shown is not None
     sent = (*dispatch.arguments, *dispatch.iterables)
     details = CpuBoundEvidence(
         dispatch=dispatch.site_evidence(),
         target=_target_location(target, name),
         arguments=tuple(module.code_of(a) for a in sent),
         workers=workers,
-        evidence_line=evidence.line,
-        evidence_path=evidence.module.display_path,
-        evidence=evidence.what if not evidence.via else f"{' -> '.join(evidence.via)}: {evidence.what}",
-        confidence=evidence.confidence,
+        evidence_line=shown.line,
+        evidence_path=shown.module.display_path,
+        evidence=_chain(shown),
+        confidence=shown.confidence,
+        kind="mixed" if mixed else "cpu",
     )
-    return Report(dispatch.site.node, message, evidence=details)
+    if mixed:
+        assert effects.waits is not None
+        waits = Wait(effects.waits.line, effects.waits.module.display_path, _chain(effects.waits))
+        details = replace(details, waits=waits)
+    return details
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _chain(evidence: Seen) -> str:
+    return evidence.what if not evidence.via else f"{' -> '.join(evidence.via)}: {evidence.what}"
 
 
 def _target_location(target: CallableTarget, name: str) -> Location:
