@@ -12,8 +12,8 @@ from gillint.facts.effects import Effects, EffectsModel, combine
 from gillint.facts.effects import Evidence as Seen
 from gillint.findings import Evidence, Location, Severity, Site
 from gillint.options import Option
-from gillint.project import CallableTarget, ModuleInfo, TargetKind
-from gillint.project.syntax import int_value, string_value
+from gillint.project import CallableTarget, CallSite, ClassInfo, ModuleInfo, Project, TargetKind, enclosing_function
+from gillint.project.syntax import int_value, string_value, terminal_name
 from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
 
 _ADVICE = "under the GIL threads take turns; use ProcessPoolExecutor or multiprocessing, or a GIL-releasing library"
@@ -161,6 +161,8 @@ def main():
         knowledge = Knowledge(context.settings.get("extend_releases_gil", ()),
                               context.settings.get("extend_cpu_bound", ()))
         model = EffectsModel(project, knowledge)
+        if _patches_threads(project, module):
+            return  # gevent/eventlet: "threads" are greenlets, run one at a time on purpose
         candidates = [(d, *_work(model, d)) for d in dispatches(project, module)
                       if d.executor is Executor.THREAD and not d.is_initializer]
         found = [(d, t, e) for d, t, e in candidates if t is not None]
@@ -172,8 +174,12 @@ def main():
             workers = dispatch.workers(project)
             if workers == 1:
                 continue
-            if _side_by_side(dispatch) or per_scope[_scope_key(dispatch)] > 1 or _caller_computes(model, dispatch):
-                yield _report(dispatch, target, effects, workers)
+            if not (_side_by_side(dispatch) or per_scope[_scope_key(dispatch)] > 1
+                    or _caller_computes(model, dispatch)):
+                continue
+            if _tests_thread_safety(project, dispatch) or _released_together(project, dispatch, target):
+                continue
+            yield _report(dispatch, target, effects, workers)
 
 
 def _work(model: EffectsModel, dispatch: Dispatch) -> tuple[Optional[CallableTarget], Effects]:
@@ -231,6 +237,74 @@ def _caller_computes(model: EffectsModel, dispatch: Dispatch) -> bool:
         targets = model.project.callable_targets(func, site.scope)
         if any(t.kind is TargetKind.FUNCTION and model.of_target(t).cpu_bound for t in targets):
             return True
+    return False
+
+
+# -- intent: threads meant for concurrency, not throughput -------------------------------------
+
+
+#: Calls that turn threads into greenlets for the whole program.
+_MONKEY_PATCHES = frozenset({
+    "gevent.monkey.patch_all", "gevent.monkey.patch_thread", "eventlet.monkey_patch",
+    "eventlet.patcher.monkey_patch",
+})
+#: Calls that time code: a test that times its threads is a demonstration of their speed.
+_TIMERS = ("time.perf_counter", "time.time", "time.monotonic", "time.process_time", "timeit.")
+#: Objects that release waiting threads together.
+_BARRIERS = frozenset({"threading.Barrier", "multiprocessing.Barrier"})
+_EVENTS = frozenset({"threading.Event", "multiprocessing.Event"})
+
+
+def _patches_threads(project: Project, module: ModuleInfo) -> bool:
+    """The module monkey-patches threads into greenlets (gevent, eventlet)."""
+    return any(project.qualified_name(site.node.func, site.scope) in _MONKEY_PATCHES for site in module.calls)
+
+
+def _tests_thread_safety(project: Project, dispatch: Dispatch) -> bool:
+    """The dispatch is in a test (a ``test*`` function, a method of a test class) that does not time
+    its threads: the threads run at once to test thread safety, not to finish sooner."""
+    function = enclosing_function(dispatch.site.scope)
+    in_test = False
+    timed = False
+    while function is not None:
+        if function.name.startswith("test") or (function.owner is not None and _is_test_class(project, function.owner)):
+            in_test = True
+        timed = timed or any(_is_timer(project, site) for site in function.calls)
+        function = enclosing_function(function.defining_scope)
+    return in_test and not timed
+
+
+def _is_test_class(project: Project, cls: ClassInfo) -> bool:
+    name = cls.name
+    if name.startswith("Test") or name.endswith(("Test", "Tests", "TestCase")):
+        return True
+    return any(base.rpartition(".")[2].endswith("TestCase") for base in project.base_names(cls))
+
+
+def _is_timer(project: Project, site: CallSite) -> bool:
+    name = project.qualified_name(site.node.func, site.scope)
+    return name is not None and name.startswith(_TIMERS)
+
+
+def _released_together(project: Project, dispatch: Dispatch, target: CallableTarget) -> bool:
+    """The worker waits at a ``Barrier``, or runs until an ``Event`` says so (``while not done.is_set()``),
+    or waits for one to start: the threads are meant to run at the same time, not to share work."""
+    function = _unwrap(target).function
+    if function is None:
+        return False
+    sent = {t for argument in dispatch.arguments for t in project.instance_types(argument, dispatch.site.scope)}
+    handed = bool(sent & (_BARRIERS | _EVENTS))
+    for site in function.calls:
+        func = site.node.func
+        if not isinstance(func, ast.Attribute) or func.attr not in ("wait", "is_set"):
+            continue
+        receiver = func.value
+        if set(project.instance_types(receiver, site.scope)) & (_BARRIERS | _EVENTS):
+            return True
+        if "barrier" in terminal_name(receiver).lower():
+            return True
+        if handed and isinstance(receiver, ast.Name) and receiver.id in function.parameter_names:
+            return True  # Thread(target=worker, args=(done, data)) with done = Event()
     return False
 
 
