@@ -53,6 +53,57 @@ class CpuBoundEvidence(Evidence):
     kind: str = "cpu"
     #: For a mixed worker, its first wait.
     waits: Optional[Wait] = None
+_WEIGHING = """
+gillint estimates where a worker's time goes, function by function, following the project
+functions it calls:
+
+- **Computing** (holds the GIL): a loop or comprehension doing Python work (arithmetic, containers,
+  strings, calls of project functions), recursion, or C code that keeps the GIL on a big input
+  (`sum`, `sorted`, `min`, `max`, `re`, `json`, `pickle`).
+- **Waiting** (releases the GIL): I/O, `time.sleep`, `subprocess`, `select`, queue gets,
+  `Event.wait`, `Lock.acquire` and `with lock:`, `join`, `Future.result`, database drivers, and C
+  code that releases the GIL (`hashlib`, `zlib`/`bz2`/`lzma`, NumPy/SciPy). Of these, *bulk
+  reads* hand the worker its data in one go: files and directories, `subprocess`, queue gets,
+  `json.load`, (de)compression and hashing. The others (network round trips, sleeps, locks, events,
+  futures, databases, NumPy) may last longer than anything that follows them.
+- **Unknown**: anything else (a third-party call, a callback). It keeps the rule silent.
+
+A **hot loop** is a loop or comprehension doing Python work whose trip count is not a small
+constant (`for _ in range(3)` is not one), and that goes over data: it holds another loop or calls
+computing code on each iteration, or it iterates a parameter, an attribute of `self`, or what a
+bulk read returned (`json.load(f)`, `f.read().splitlines()`). Nothing in it may wait, and nothing
+in a loop around it: a loop that reads a socket or a file line on each iteration is I/O-bound.
+
+A worker is reported when it computes and never waits (**CPU-bound**), or when it waits only for
+bulk reads, outside a hot loop it then runs (**mixed**): *"runs 'encode_shard', which waits on
+open() (line 35) but then runs a pure-Python loop over 'stories' (line 38) in which nothing
+waits"*. The JSON evidence says which (`"kind": "cpu"` or `"mixed"`, and for a mixed worker
+`"waits"`: its line, path and call).
+"""
+
+_INTENT = """
+GIL101's promise is "these threads were supposed to make this faster, and cannot". It is kept only
+where the code shows that intent:
+
+- **Work handed to threads as data**: a pool's `map`, a task given to a thread pool with more than
+  one worker (futures whose results are gathered), threads created in a loop or comprehension (one
+  per chunk, slice, range or item), several computing threads started by the same function, work
+  given to `asyncio.to_thread`/`run_in_executor` (the event loop keeps running Python beside it),
+  or a thread whose starter computes too before it joins it. A single thread doing CPU work in the
+  background, or a one-worker pool, is there to keep something responsive and is not reported.
+
+And the rule stays silent where the code shows that concurrency itself is the point:
+
+- **Thread-safety tests**: the dispatch is in a `test*` function or in a method of a test class
+  (named `Test*`, `*Test`, `*Tests`, or derived from a `*TestCase`): such tests start several
+  threads on one object on purpose. A test that times its threads (`time.perf_counter`,
+  `time.time`, `time.monotonic`, `timeit`) is the classic demonstration of the GIL and is still
+  reported.
+- **Threads released together**: the worker waits at a `threading.Barrier`, waits for or polls an
+  `Event` (`while not done.is_set():`) that it is given or can see.
+- **Greenlets**: the module monkey-patches threads (`gevent.monkey.patch_all()`,
+  `eventlet.monkey_patch()`); greenlets take turns by design.
+"""
 
 
 class CpuBoundThread(Rule):
@@ -69,18 +120,18 @@ class CpuBoundThread(Rule):
     )
     doc = RuleDoc(
         what_it_does="""
-Finds CPU-bound pure-Python functions handed to threads: `threading.Thread(target=...)` and
-`Thread` subclasses whose `run()` is CPU-bound, `ThreadPoolExecutor.submit/map`,
-`multiprocessing.pool.ThreadPool` / `multiprocessing.dummy.Pool` methods, `asyncio.to_thread` and
-`loop.run_in_executor(None | <thread pool>, ...)`.
+Finds pure-Python work handed to threads that were meant to make it faster:
+`threading.Thread(target=...)` and `Thread` subclasses (their `run()`), `ThreadPoolExecutor.submit/map`
+(also on an executor kept on `self`), `multiprocessing.pool.ThreadPool` / `multiprocessing.dummy.Pool`
+methods, `asyncio.to_thread` and `loop.run_in_executor(None | <thread pool>, ...)`. The work is the
+dispatched callable (functions, bound methods, lambdas, `functools.partial`, followed across modules)
+plus the lazy iterators given to it, which run in the worker: in `run_in_executor(None, list,
+map(parse, lines))` and `submit(sum, (score(x) for x in xs))` the work is `parse` and `score`.
 
-A function is CPU-bound when it runs a loop or comprehension doing Python work (arithmetic,
-containers, strings, calls of project functions that are themselves CPU-bound, followed across
-modules), or calls C code that holds the GIL on big inputs (`sum`, `sorted`, `min`, `max`, `re`,
-`json`), **and** it does nothing that waits or releases the GIL (file, socket and HTTP I/O,
-`time.sleep`, `subprocess`, `select`, queue gets, `Event.wait`, `Lock.acquire`, `join`,
-`Future.result`, database drivers, NumPy/SciPy, `hashlib`, `zlib`/`bz2`/`lzma`), **and** every call
-it makes is known. A call gillint cannot classify keeps the rule silent.
+It reports two kinds of worker (see *How the work is weighed*): a **CPU-bound** one, which computes
+and never waits, and a **mixed** one, which waits for its data once (reads a file, runs a
+subprocess, takes from a queue) and then spends its time in a pure-Python loop over it. And it
+reports them only where the threads were meant for throughput (see *Evidence of intent*).
 """,
         why_bad="""
 In CPython with the GIL only one thread runs Python bytecode at a time. Two threads running a
@@ -119,35 +170,37 @@ def main():
         return list(executor.map(count_primes, [50_000] * 4))
 """,
         known_problems="""
-- **Only side-by-side work is reported.** A CPU-bound function is reported when several threads can
-  run it at once (a pool's `map`, a dispatch inside a loop or comprehension, several CPU-bound
-  `Thread`s started in the same function, any task given to a thread pool with more than one
-  worker), or when it is handed to `asyncio.to_thread`/`run_in_executor`, where the event loop keeps
-  running Python code beside it (the asyncio docs say these are for I/O-bound functions). A single
-  `Thread` doing CPU work in the background is reported only when the function that starts it goes
-  on to call CPU-bound code before any `join()`; otherwise it is often there to keep a GUI or server
-  responsive, not to make anything faster, and gillint cannot see what else the program computes
-  meanwhile.
-- **Input sizes are unknown.** A loop over a parameter may run three times; `sorted(items)` on a
-  short list is instant. Findings whose only evidence is a holding C call or recursion have
-  `"confidence": "medium"`.
-- **Unknown calls silence the rule.** A call of a third-party function, of a method on an object
-  of unknown type (other than well-known container/string methods such as `append` or `split`),
-  or of a parameter may wait or release the GIL, so the function is not reported. Teach gillint
-  with `extend-releases-gil` / `extend-cpu-bound`.
-- **Waiting anywhere wins.** A function that waits once (one download, one `queue.get()`) and then
-  computes is not reported, though its computation still serialises.
+- **The weighing is a static guess.** A loop over a parameter may run three times, `sorted(items)`
+  on a short list is instant, and a file read once may be large or small. Findings whose only
+  evidence is a holding C call or recursion have `"confidence": "medium"`.
+- **Only bulk waits are weighed.** A worker that makes a network round trip, sleeps, takes a lock,
+  waits for an event or a future, or calls NumPy is not reported as mixed, even when the loop after
+  it is long (`[Model.from_dict(r) for r in session.get(url).json()]`): the wait may take longer.
+  So is a worker whose wait is inside the loop, or inside a loop around it: reading a file line by
+  line (`for line in handle:`), a socket per iteration, `for root, dirs, files in os.walk(top)`.
+- **Unknown calls silence the rule.** A call of a third-party function, of a method on an object of
+  unknown type (other than well-known container/string methods such as `append` or `split`), of a
+  parameter or of a callback may wait or release the GIL, so the worker is not reported. Teach
+  gillint with `extend-releases-gil` / `extend-cpu-bound`. A call declared with
+  `extend-releases-gil` is a wait of unknown length: it is not weighed.
+- **Tests are taken to test thread safety.** Threads started in a `test*` function or a method of a
+  test class are not reported unless the test times them. A benchmark written as a test without a
+  timer is missed; so is a worker that receives a `Barrier` or an `Event` only to cancel its work.
 - Guesses on objects of unknown type: `x.read()`, `x.recv()`, `x.get()` (without a key), `x.join()`
-  (without arguments) are taken as waits, and so is a container method on a client-like name
-  (`session.get(url)`, `db_conn.update(row)`); `x.step()` follows the `step` methods of the
+  (without arguments) are taken as waits (`read`, `readlines`, `communicate` and `get` as bulk
+  reads), and so is a container method on a client-like name (`session.get(url)`,
+  `db_conn.update(row)`), as a network round trip; `x.step()` follows the `step` methods of the
   classes of the same module; an object a library call returned belongs to that library
   (`m = pattern.match(line)` is `re`). `hashlib` on a short literal or `str(...).encode()` is taken
   to keep the GIL (it releases it only above 2 KiB).
+- `executor or ThreadPoolExecutor()` is taken to be the thread pool when `executor` is a parameter
+  without annotation that defaults to `None`; a caller passing a process pool is not seen.
 - **Free-threaded builds.** On CPython 3.13t/3.14t with the GIL disabled (`sys._is_gil_enabled()`
   is False) threads do run Python code in parallel and the finding does not apply; extension
   modules that are not marked free-threading safe re-enable the GIL. Ignore GIL101 for code that
   only runs on such builds.
 """,
+        extra_sections=(("How the work is weighed", _WEIGHING), ("Evidence of intent", _INTENT)),
         references=(
             "[threading: CPython implementation detail (GIL)](https://docs.python.org/3/library/threading.html#thread-objects)",
             "[asyncio.to_thread](https://docs.python.org/3/library/asyncio-task.html#asyncio.to_thread)",
@@ -313,17 +366,17 @@ def _released_together(project: Project, dispatch: Dispatch, target: CallableTar
 
 def _report(dispatch: Dispatch, target: CallableTarget, effects: Effects, workers: Optional[int]) -> Report:
     module = dispatch.module
-    name = target.display_name.replace("builtins.", "")
+    name = shown = target.display_name.replace("builtins.", "")
     if _unwrap(target).kind is TargetKind.EXTERNAL and dispatch.arguments:  # list(map(parse, lines))
-        name = _short(f"{name}({', '.join(module.code_of(a) for a in dispatch.arguments)})")
+        shown = _short(f"{name}({', '.join(module.code_of(a) for a in dispatch.arguments)})")
     label = f"Thread subclass '{dispatch.subclass.name}'" if dispatch.subclass is not None else (
         "Thread" if dispatch.api == "threading.Thread" else dispatch.api)
     if effects.cpu_bound:
         assert effects.cpu is not None
-        message = f"{label} runs '{name}', {effects.cpu.describe(module)}: {_ADVICE}"
+        message = f"{label} runs '{shown}', {effects.cpu.describe(module)}: {_ADVICE}"
     else:
         assert effects.hot is not None and effects.waits is not None
-        message = (f"{label} runs '{name}', which waits on {effects.waits.phrase(module)} but then runs "
+        message = (f"{label} runs '{shown}', which waits on {effects.waits.phrase(module)} but then runs "
                    f"{effects.hot.phrase(module)} in which nothing waits: {_ADVICE}")
     return Report(dispatch.site.node, message, evidence=_evidence(dispatch, target, name, effects, workers))
 
