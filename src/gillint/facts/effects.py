@@ -223,6 +223,32 @@ class EffectsModel:
 
         return self.project.memo(self._memo_kind, function.node, compute, _RECURSION)
 
+    def of_iterating(self, function: FunctionInfo) -> Effects:
+        """What iterating a generator function's result does: its body runs as it is iterated."""
+        def compute() -> Effects:
+            if function.is_async or not body_facts(self.project, function).yields:
+                return _NOTHING
+            calls = [c for c in function.calls if not _in_nested_class(c, function.node)]
+            return self._of_body(function.node.body, function.module, calls, function)
+
+        return self.project.memo(f"gil-iterating:{self.knowledge.key}", function.node, compute, _NOTHING)
+
+    def _generators(self, iterable: ast.AST, scope: Scope, depth: int = 0) -> list[FunctionInfo]:
+        """Project generator functions whose results ``iterable`` iterates: ``lines(f)``,
+        ``enumerate(lines(f))``, ``rows`` after ``rows = lines(f)``."""
+        if depth > _MAX_DATA_DEPTH:
+            return []
+        if isinstance(iterable, ast.Name):
+            return [g for value in self.project.values(iterable, scope)
+                    if value.expr is not iterable for g in self._generators(value.expr, value.scope, depth + 1)]
+        if not isinstance(iterable, ast.Call):
+            return []
+        if self.project.qualified_name(iterable.func, scope) in _PASS_THROUGH:
+            return [g for arg in iterable.args for g in self._generators(arg, scope, depth + 1)]
+        return [t.function for t in self.project.callable_targets(iterable.func, scope)
+                if t.kind is TargetKind.FUNCTION and t.function is not None and not t.function.is_async
+                and body_facts(self.project, t.function).yields]
+
     def _of_lambda(self, node: ast.Lambda, scope: Scope) -> Effects:
         module = scope.module
         calls = [c for c in module.calls if node in c.ancestors]
@@ -305,6 +331,15 @@ class EffectsModel:
             if isinstance(loop, FOR_LOOPS) and not isinstance(loop.iter, ast.Call):
                 if self._add_iteration(found, loop.iter, scope):
                     stalled.update((loop, *shape.around[loop]))
+            if isinstance(loop, ast.While):
+                continue
+            for generator in self._generators(_iterable(loop), scope):
+                effects = self.of_iterating(generator).through(generator.qualname)
+                found.add(effects)
+                if effects.waits is not None or effects.unknown is not None:
+                    stalled.update((loop, *shape.around[loop]))
+                if effects.cpu is not None:
+                    busy.add(loop)
         for statement in locked:
             stalled.update(shape.around[statement])
         found.hot = self._hot_loop(shape, stalled, busy, locked, module, scope) or callee_hot
@@ -556,6 +591,11 @@ _FOLLOWED = (TargetKind.FUNCTION, TargetKind.CLASS, TargetKind.LAMBDA, TargetKin
 #: Calls that apply their first argument to every item of the others, where they are iterated.
 _APPLY = frozenset({"builtins.map", "builtins.filter", "itertools.starmap", "itertools.filterfalse",
                     "functools.reduce"})
+#: Calls whose result iterates their arguments' items: iterating it iterates them.
+_PASS_THROUGH = frozenset({
+    "builtins.iter", "builtins.enumerate", "builtins.zip", "builtins.reversed", "builtins.sorted", "builtins.list",
+    "builtins.tuple", "builtins.set", "itertools.chain", "itertools.islice",
+})
 #: How many assignments, views and calls :meth:`EffectsModel._is_data` follows back from a loop's iterable.
 _MAX_DATA_DEPTH = 4
 #: How many receivers of a chain ``a.b().c().d()`` are typed before giving up.
