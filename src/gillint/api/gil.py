@@ -95,6 +95,30 @@ WHOLE_READS = frozenset("""
     json.load pickle.load marshal.load os.listdir glob.glob subprocess.check_output
 """.split())
 
+#: Calls that apply their first argument to every item of the others, where they are iterated:
+#: ``map(parse, lines)`` runs ``parse`` in whichever thread consumes it.
+APPLY_CALLS = frozenset({
+    "builtins.map", "builtins.filter", "itertools.starmap", "itertools.filterfalse", "functools.reduce",
+})
+
+#: Calls whose result iterates their arguments' items: iterating ``enumerate(rows(f))`` iterates ``rows(f)``.
+PASS_THROUGH_ITERATORS = frozenset({
+    "builtins.iter", "builtins.enumerate", "builtins.zip", "builtins.reversed", "builtins.sorted", "builtins.list",
+    "builtins.tuple", "builtins.set", "itertools.chain", "itertools.islice",
+})
+
+# -- what says that threads are meant to run at the same time, not to finish sooner (GIL101) --
+
+#: Calls that turn threads into greenlets for the whole program.
+THREAD_MONKEY_PATCHES = frozenset({
+    "gevent.monkey.patch_all", "gevent.monkey.patch_thread", "eventlet.monkey_patch", "eventlet.patcher.monkey_patch",
+})
+#: Prefixes of calls that time code: threads timed against a serial run demonstrate their speed.
+TIMERS = ("time.perf_counter", "time.time", "time.monotonic", "time.process_time", "timeit.")
+#: Objects that hold threads back until the others are ready, or until told to stop.
+BARRIER_TYPES = frozenset({"threading.Barrier", "multiprocessing.Barrier"})
+EVENT_TYPES = frozenset({"threading.Event", "multiprocessing.Event"})
+
 #: C code that keeps the GIL: on a big input, as CPU-bound as a Python loop.
 HOLDS_GIL = _entries(Effect.HOLDS, """
     builtins.sum builtins.sorted builtins.min builtins.max

@@ -21,10 +21,12 @@ from dataclasses import dataclass, field, replace
 from typing import Optional, Sequence, Union
 
 from gillint.api.gil import (
+    APPLY_CALLS,
     BULK_METHODS,
     CLIENT_NAMES,
     NEUTRAL_METHODS,
     OUTPUT_CALLS,
+    PASS_THROUGH_ITERATORS,
     PURE_METHODS,
     WAITING_KEYWORDS,
     WAITING_METHODS,
@@ -209,7 +211,7 @@ class EffectsModel:
         expression or a ``map``/``filter``/``itertools.starmap`` object is evaluated there."""
         if isinstance(expr, ast.GeneratorExp):
             return self._of_generator(expr, scope)
-        if isinstance(expr, ast.Call) and self.project.qualified_name(expr.func, scope) in _APPLY:
+        if isinstance(expr, ast.Call) and self.project.qualified_name(expr.func, scope) in APPLY_CALLS:
             return self._of_apply(expr, scope)
         return _NOTHING
 
@@ -243,7 +245,7 @@ class EffectsModel:
                     if value.expr is not iterable for g in self._generators(value.expr, value.scope, depth + 1)]
         if not isinstance(iterable, ast.Call):
             return []
-        if self.project.qualified_name(iterable.func, scope) in _PASS_THROUGH:
+        if self.project.qualified_name(iterable.func, scope) in PASS_THROUGH_ITERATORS:
             return [g for arg in iterable.args for g in self._generators(arg, scope, depth + 1)]
         return [t.function for t in self.project.callable_targets(iterable.func, scope)
                 if t.kind is TargetKind.FUNCTION and t.function is not None and not t.function.is_async
@@ -452,7 +454,7 @@ class EffectsModel:
                 merged.hot = merged.hot or seen.hot
             return merged.result()
         qualname = self._callee_name(call, site.scope, targets)
-        if qualname in _APPLY:
+        if qualname in APPLY_CALLS:
             effects = self._of_apply(call, site.scope)
             if effects.cpu is not None and effects.cpu.node is call:
                 found.loop = found.loop or effects.cpu  # the function applied does no loop of its own
@@ -588,14 +590,6 @@ class EffectsModel:
 
 
 _FOLLOWED = (TargetKind.FUNCTION, TargetKind.CLASS, TargetKind.LAMBDA, TargetKind.PARTIAL)
-#: Calls that apply their first argument to every item of the others, where they are iterated.
-_APPLY = frozenset({"builtins.map", "builtins.filter", "itertools.starmap", "itertools.filterfalse",
-                    "functools.reduce"})
-#: Calls whose result iterates their arguments' items: iterating it iterates them.
-_PASS_THROUGH = frozenset({
-    "builtins.iter", "builtins.enumerate", "builtins.zip", "builtins.reversed", "builtins.sorted", "builtins.list",
-    "builtins.tuple", "builtins.set", "itertools.chain", "itertools.islice",
-})
 #: How many assignments, views and calls :meth:`EffectsModel._is_data` follows back from a loop's iterable.
 _MAX_DATA_DEPTH = 4
 #: How many receivers of a chain ``a.b().c().d()`` are typed before giving up.

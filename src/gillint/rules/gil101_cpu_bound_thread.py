@@ -6,7 +6,7 @@ import ast
 from dataclasses import dataclass, replace
 from typing import Iterator, Optional
 
-from gillint.api.gil import Knowledge
+from gillint.api.gil import BARRIER_TYPES, EVENT_TYPES, THREAD_MONKEY_PATCHES, TIMERS, Knowledge
 from gillint.facts.dispatch import Dispatch, Executor, dispatches, function_location
 from gillint.facts.effects import Effects, EffectsModel, combine
 from gillint.facts.effects import Evidence as Seen
@@ -296,21 +296,9 @@ def _caller_computes(model: EffectsModel, dispatch: Dispatch) -> bool:
 # -- intent: threads meant for concurrency, not throughput -------------------------------------
 
 
-#: Calls that turn threads into greenlets for the whole program.
-_MONKEY_PATCHES = frozenset({
-    "gevent.monkey.patch_all", "gevent.monkey.patch_thread", "eventlet.monkey_patch",
-    "eventlet.patcher.monkey_patch",
-})
-#: Calls that time code: a test that times its threads is a demonstration of their speed.
-_TIMERS = ("time.perf_counter", "time.time", "time.monotonic", "time.process_time", "timeit.")
-#: Objects that release waiting threads together.
-_BARRIERS = frozenset({"threading.Barrier", "multiprocessing.Barrier"})
-_EVENTS = frozenset({"threading.Event", "multiprocessing.Event"})
-
-
 def _patches_threads(project: Project, module: ModuleInfo) -> bool:
     """The module monkey-patches threads into greenlets (gevent, eventlet)."""
-    return any(project.qualified_name(site.node.func, site.scope) in _MONKEY_PATCHES for site in module.calls)
+    return any(project.qualified_name(site.node.func, site.scope) in THREAD_MONKEY_PATCHES for site in module.calls)
 
 
 def _tests_thread_safety(project: Project, dispatch: Dispatch) -> bool:
@@ -336,7 +324,7 @@ def _is_test_class(project: Project, cls: ClassInfo) -> bool:
 
 def _is_timer(project: Project, site: CallSite) -> bool:
     name = project.qualified_name(site.node.func, site.scope)
-    return name is not None and name.startswith(_TIMERS)
+    return name is not None and name.startswith(TIMERS)
 
 
 def _released_together(project: Project, dispatch: Dispatch, target: CallableTarget) -> bool:
@@ -346,13 +334,13 @@ def _released_together(project: Project, dispatch: Dispatch, target: CallableTar
     if function is None:
         return False
     sent = {t for argument in dispatch.arguments for t in project.instance_types(argument, dispatch.site.scope)}
-    handed = bool(sent & (_BARRIERS | _EVENTS))
+    handed = bool(sent & (BARRIER_TYPES | EVENT_TYPES))
     for site in function.calls:
         func = site.node.func
         if not isinstance(func, ast.Attribute) or func.attr not in ("wait", "is_set"):
             continue
         receiver = func.value
-        if set(project.instance_types(receiver, site.scope)) & (_BARRIERS | _EVENTS):
+        if set(project.instance_types(receiver, site.scope)) & (BARRIER_TYPES | EVENT_TYPES):
             return True
         if "barrier" in terminal_name(receiver).lower():
             return True
