@@ -475,12 +475,12 @@ class EffectsModel:
             return merged.result()
         effect = _by_method_name(call)
         if effect is Effect.RELEASES:
-            wait = Evidence(module, call, f"{_callee_text(module, call)}")
+            wait = Evidence(module, call, f"{_short(module.code_of(call.func))}()")
             waits = Effects(waits=wait, latency=None if self._is_bulk(call, None) else wait)
             found.add_waits(waits)
             return waits
         if effect is None:
-            unknown = Effects(unknown=Evidence(module, call, f"{_callee_text(module, call)} is not known"))
+            unknown = Effects(unknown=Evidence(module, call, f"{_short(module.code_of(call.func))} is not known"))
             found.add_waits(unknown)
             return unknown
         return _NOTHING
@@ -617,11 +617,6 @@ def _by_method_name(call: ast.Call) -> Optional[Effect]:
     return None
 
 
-def _callee_text(module: ModuleInfo, call: ast.Call) -> str:
-    text = module.code_of(call.func)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def _big_input(call: ast.Call) -> bool:
     """A holding call worth reporting: its data argument is not a literal or two scalars."""
     given = positional(call)
@@ -706,9 +701,9 @@ def _walk_loops(body: Union[ast.expr, Sequence[ast.stmt]], consumed: bool = Fals
 
 
 def _evaluated_once(node: ast.AST) -> Optional[ast.AST]:
-    """The part of a loop or ``with`` evaluated before its iterations or block: a ``for``'s iterable,
-    a comprehension's first generator (whose other parts run on every iteration: see
-    :func:`_iterations`), the items of a ``with``."""
+    """The part of a loop evaluated once, before its iterations: a ``for``'s iterable, a
+    comprehension's first generator (whose other parts run on every iteration: see
+    :func:`_iterations`)."""
     if isinstance(node, FOR_LOOPS):
         return node.iter
     if isinstance(node, COMPREHENSIONS):
