@@ -96,3 +96,53 @@ def test_cpu_bound_worker_evidence_kind(tmp_path: Path) -> None:
     (finding,) = _gil101(SOURCE, tmp_path, extend_cpu_bound=("fastlib.score",))
     evidence = finding.to_dict()["evidence"]
     assert evidence["kind"] == "cpu" and evidence["waits"] is None
+
+
+HELPERS = """
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+def load_rows(path):
+    with open(path) as handle:
+        return json.load(handle)
+
+def summarise(rows):
+    totals = {}
+    for row in rows:
+        for key, value in row.items():
+            totals[key] = totals.get(key, 0) + value
+    return totals
+
+def job(path):
+    return summarise(load_rows(path))
+
+def run(paths):
+    with ThreadPoolExecutor(4) as pool:
+        return list(pool.map(job, paths))
+"""
+
+
+def test_a_mixed_worker_is_timed_through_the_function_of_its_hot_loop(tmp_path: Path) -> None:
+    from gillint.verify.probes import Context, Plan, plan
+
+    path = tmp_path / "mod.py"
+    path.write_text(HELPERS)
+    (finding,) = _gil101(HELPERS, tmp_path)
+    evidence = finding.to_dict()["evidence"]
+    assert evidence["target"]["name"] == "job" and evidence["hot_function"] == {
+        "name": "summarise", "path": str(path), "line": 9}
+    built = plan(finding, Context(arguments={"summarise": ["[{'a': 1}] * 1000"]}, argv=(), window=1.0, timeout=5.0))
+    assert isinstance(built, Plan) and built.spec["target"] == {"name": "summarise"}
+    assert built.spec["arguments"] == [{"expr": "[{'a': 1}] * 1000"}]
+
+
+def test_a_confirmed_timing_names_the_cpus_the_threads_used() -> None:
+    from gillint.verify.probes import read_timing
+    from gillint.verify.verdict import Status
+
+    result = {"mode": "complete", "k": 2, "serial": 0.62, "threads": 0.44, "processes": 0.33,
+              "serial_cpu_rate": 0.9, "threads_cpu_rate": 1.0, "python": "CPython 3.11.7 (GIL)", "cpus": 2}
+    verdict = read_timing(result)
+    # 1.41x from threads reads as a speed-up; the CPU rate says they took turns (the serial run was slowed).
+    assert verdict.status is Status.CONFIRMED and "2 threads 0.44 s (1.41x)" in verdict.summary
+    assert "threads used 1.00 CPUs between them" in verdict.summary

@@ -53,6 +53,8 @@ class CpuBoundEvidence(Evidence):
     kind: str = "cpu"
     #: For a mixed worker, its first wait.
     waits: Optional[Wait] = None
+    #: For a mixed worker, the function whose body holds the hot loop (``--verify`` times it).
+    hot_function: Optional[Location] = None
 _WEIGHING = """
 gillint estimates where a worker's time goes, function by function, following the project
 functions it calls:
@@ -392,8 +394,16 @@ def _evidence(
     if mixed:
         assert effects.waits is not None
         waits = Wait(effects.waits.line, effects.waits.module.display_path, _chain(effects.waits))
-        details = replace(details, waits=waits)
+        details = replace(details, waits=waits, hot_function=_holder(shown))
     return details
+
+
+def _holder(evidence: Seen) -> Optional[Location]:
+    """The innermost function whose body holds ``evidence``."""
+    line = evidence.line
+    around = [f for f in evidence.module.functions
+              if f.node.lineno < line <= evidence.module.end_line_of(f.node)]
+    return function_location(max(around, key=lambda f: f.node.lineno)) if around else None
 
 
 def _short(text: str) -> str:
