@@ -158,6 +158,10 @@ WAITING_METHODS = frozenset("""
 #: ``t.join()`` waits, ``sep.join(parts)`` builds a string.
 WAITING_WITHOUT_POSITIONAL = frozenset({"get", "join"})
 WAITING_KEYWORDS = frozenset({"block", "timeout"})
+#: A first argument that says "block": ``q.get(block)``, ``q.get(blocking, 5)`` wait too.
+BLOCKING_ARGUMENT_NAMES = frozenset({"block", "blocking", "wait"})
+#: Receiver names that say "a queue": ``self.queue.get(item_key)`` is taken as a wait, not a lookup.
+QUEUE_NAMES = re.compile(r"(?:^|_)(?:q|queue|inbox|mailbox)$", re.IGNORECASE)
 
 #: Method names of builtin containers, strings and numbers: cheap work under the GIL.
 PURE_METHODS = frozenset("""

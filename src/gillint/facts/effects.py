@@ -22,12 +22,14 @@ from typing import Optional, Sequence, Union
 
 from gillint.api.gil import (
     APPLY_CALLS,
+    BLOCKING_ARGUMENT_NAMES,
     BULK_METHODS,
     CLIENT_NAMES,
     NEUTRAL_METHODS,
     OUTPUT_CALLS,
     PASS_THROUGH_ITERATORS,
     PURE_METHODS,
+    QUEUE_NAMES,
     WAITING_KEYWORDS,
     WAITING_METHODS,
     WAITING_WITHOUT_POSITIONAL,
@@ -604,9 +606,12 @@ def _by_method_name(call: ast.Call) -> Optional[Effect]:
     method = func.attr
     keywords = {k.arg for k in call.keywords if k.arg is not None}
     first = call.args[0] if call.args else None
-    blocking_flag = isinstance(first, ast.Constant) and isinstance(first.value, bool)
+    blocking_flag = (isinstance(first, ast.Constant) and isinstance(first.value, bool)) or (
+        first is not None and terminal_name(first) in BLOCKING_ARGUMENT_NAMES)
     if method in WAITING_WITHOUT_POSITIONAL and (not call.args or blocking_flag or keywords & WAITING_KEYWORDS):
         return Effect.RELEASES
+    if method == "get" and QUEUE_NAMES.search(terminal_name(func.value)):
+        return Effect.RELEASES  # self.queue.get(block): a queue, whatever the argument
     if method in WAITING_METHODS:
         return Effect.RELEASES
     if method in PURE_METHODS:

@@ -188,8 +188,9 @@ def main():
 - **Tests are taken to test thread safety.** Threads started in a `test*` function or a method of a
   test class are not reported unless the test times them. A benchmark written as a test without a
   timer is missed; so is a worker that receives a `Barrier` or an `Event` only to cancel its work.
-- Guesses on objects of unknown type: `x.read()`, `x.recv()`, `x.get()` (without a key), `x.join()`
-  (without arguments) are taken as waits (`read`, `readlines`, `communicate` and `get` as bulk
+- Guesses on objects of unknown type: `x.read()`, `x.recv()`, `x.get()` (without a key, or with a
+  `block` flag), `q.get(...)` on a receiver named like a queue (`q`, `queue`, `*_queue`, `inbox`),
+  `x.join()` (without arguments) are taken as waits (`read`, `readlines`, `communicate` and `get` as bulk
   reads), and so is a container method on a client-like name (`session.get(url)`,
   `db_conn.update(row)`), as a network round trip; `x.step()` follows the `step` methods of the
   classes of the same module; an object a library call returned belongs to that library
