@@ -105,6 +105,8 @@ APPLY_CALLS = frozenset({
 PASS_THROUGH_ITERATORS = frozenset({
     "builtins.iter", "builtins.enumerate", "builtins.zip", "builtins.reversed", "builtins.sorted", "builtins.list",
     "builtins.tuple", "builtins.set", "itertools.chain", "itertools.islice",
+    # A progress bar iterates what it wraps; it redraws at most every 0.1 s.
+    "tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.std.tqdm", "tqdm.notebook.tqdm",
 })
 
 # -- what says that threads are meant to run at the same time, not to finish sooner (GIL101) --
@@ -136,6 +138,7 @@ PURE_WORK = _entries(Effect.PURE, """
 
 NEUTRAL_WORK = _entries(Effect.NEUTRAL, """
     logging warnings threading queue builtins.print sys.exit gc
+    tqdm.tqdm tqdm.auto.tqdm tqdm.std.tqdm tqdm.notebook.tqdm
 """)
 
 #: Every built-in entry. ``builtins.print`` is neutral once, but waits inside a loop (see model).
