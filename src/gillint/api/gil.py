@@ -67,6 +67,60 @@ RELEASES_GIL = _entries(Effect.RELEASES, """
     csv.DictReader csv.DictWriter
 """)
 
+#: Waits that hand the worker its data in bulk, or C code that releases the GIL while it works on
+#: it: files, directories, subprocesses, queues, (de)compression, hashing, (de)serialisation from a
+#: file. A worker that waits on these and then loops over what it got spends its time in the loop.
+#: The other waits (network round trips, sleeps, locks, events, futures, databases, NumPy) may take
+#: longer than any loop that follows, so a worker that does them is not weighed (see ``Effects.mixed``).
+BULK_WAITS = frozenset("""
+    builtins.open io _io os.read os.write os.pread os.pwrite os.readv os.writev os.open os.fdopen
+    os.popen os.system os.wait os.waitpid os.wait3 os.wait4 os.waitid os.listdir os.scandir os.walk
+    os.fwalk os.stat os.lstat os.fstat os.remove os.unlink os.rename os.replace os.mkdir os.makedirs
+    os.rmdir os.removedirs os.fsync os.fdatasync os.sendfile os.truncate os.utime os.chmod os.chown
+    os.link os.symlink os.readlink os.copy_file_range os.splice os.path sys.stdout sys.stderr
+    shutil pathlib glob tempfile fileinput filecmp mmap subprocess
+    queue.Queue.get queue.LifoQueue.get queue.PriorityQueue.get queue.SimpleQueue.get
+    multiprocessing.Queue multiprocessing.SimpleQueue
+    hashlib zlib bz2 lzma gzip zipfile tarfile
+    json.load json.dump pickle.load pickle.dump marshal.load marshal.dump csv
+""".split())
+
+#: Method names of bulk waits on receivers of unknown type: ``f.read()``, ``proc.communicate()``,
+#: ``q.get()``. Each returns its data whole: iterating the result does not wait.
+BULK_METHODS = frozenset({"read", "readlines", "communicate", "get"})
+
+#: Bulk reads that return their data whole (a list, a string, a parsed document), unlike ``open()``,
+#: ``os.scandir()`` or ``csv.reader()``, whose results wait while they are iterated.
+WHOLE_READS = frozenset("""
+    json.load pickle.load marshal.load os.listdir glob.glob subprocess.check_output
+""".split())
+
+#: Calls that apply their first argument to every item of the others, where they are iterated:
+#: ``map(parse, lines)`` runs ``parse`` in whichever thread consumes it.
+APPLY_CALLS = frozenset({
+    "builtins.map", "builtins.filter", "itertools.starmap", "itertools.filterfalse", "functools.reduce",
+})
+
+#: Calls whose result iterates their arguments' items: iterating ``enumerate(rows(f))`` iterates ``rows(f)``.
+PASS_THROUGH_ITERATORS = frozenset({
+    "builtins.iter", "builtins.enumerate", "builtins.zip", "builtins.reversed", "builtins.sorted", "builtins.list",
+    "builtins.tuple", "builtins.set", "itertools.chain", "itertools.islice",
+    # A progress bar iterates what it wraps; it redraws at most every 0.1 s.
+    "tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.std.tqdm", "tqdm.notebook.tqdm",
+})
+
+# -- what says that threads are meant to run at the same time, not to finish sooner (GIL101) --
+
+#: Calls that turn threads into greenlets for the whole program.
+THREAD_MONKEY_PATCHES = frozenset({
+    "gevent.monkey.patch_all", "gevent.monkey.patch_thread", "eventlet.monkey_patch", "eventlet.patcher.monkey_patch",
+})
+#: Prefixes of calls that time code: threads timed against a serial run demonstrate their speed.
+TIMERS = ("time.perf_counter", "time.time", "time.monotonic", "time.process_time", "timeit.")
+#: Objects that hold threads back until the others are ready, or until told to stop.
+BARRIER_TYPES = frozenset({"threading.Barrier", "multiprocessing.Barrier"})
+EVENT_TYPES = frozenset({"threading.Event", "multiprocessing.Event"})
+
 #: C code that keeps the GIL: on a big input, as CPU-bound as a Python loop.
 HOLDS_GIL = _entries(Effect.HOLDS, """
     builtins.sum builtins.sorted builtins.min builtins.max
@@ -84,6 +138,7 @@ PURE_WORK = _entries(Effect.PURE, """
 
 NEUTRAL_WORK = _entries(Effect.NEUTRAL, """
     logging warnings threading queue builtins.print sys.exit gc
+    tqdm.tqdm tqdm.auto.tqdm tqdm.std.tqdm tqdm.notebook.tqdm
 """)
 
 #: Every built-in entry. ``builtins.print`` is neutral once, but waits inside a loop (see model).
@@ -106,6 +161,10 @@ WAITING_METHODS = frozenset("""
 #: ``t.join()`` waits, ``sep.join(parts)`` builds a string.
 WAITING_WITHOUT_POSITIONAL = frozenset({"get", "join"})
 WAITING_KEYWORDS = frozenset({"block", "timeout"})
+#: A first argument that says "block": ``q.get(block)``, ``q.get(blocking, 5)`` wait too.
+BLOCKING_ARGUMENT_NAMES = frozenset({"block", "blocking", "wait"})
+#: Receiver names that say "a queue": ``self.queue.get(item_key)`` is taken as a wait, not a lookup.
+QUEUE_NAMES = re.compile(r"(?:^|_)(?:q|queue|inbox|mailbox)$", re.IGNORECASE)
 
 #: Method names of builtin containers, strings and numbers: cheap work under the GIL.
 PURE_METHODS = frozenset("""
@@ -139,10 +198,24 @@ class Knowledge:
     """The knowledge base plus the user's extensions, queried by qualified name."""
 
     def __init__(self, releases_gil: Iterable[str] = (), cpu_bound: Iterable[str] = ()) -> None:
+        releases_gil, cpu_bound = tuple(releases_gil), tuple(cpu_bound)
         self.table: dict[str, Effect] = dict(BUILTIN_TABLE)
         self.table.update({name: Effect.CPU for name in cpu_bound})
         self.table.update({name: Effect.RELEASES for name in releases_gil})
+        self.user_releases = frozenset(releases_gil)
         self.key = (tuple(sorted(releases_gil)), tuple(sorted(cpu_bound)))
+
+    def is_bulk(self, qualname: str) -> bool:
+        """Whether a call that waits (:attr:`Effect.RELEASES`) is a bulk read (:data:`BULK_WAITS`).
+
+        A name the user declared with ``extend-releases-gil`` is not: gillint does not know how long it waits.
+        """
+        name = qualname
+        while name not in BULK_WAITS:
+            if name in self.user_releases or "." not in name:
+                return False
+            name = name.rpartition(".")[0]
+        return name not in self.user_releases
 
     def effect_of(self, qualname: str) -> Optional[Effect]:
         """The effect of calling ``qualname``: the longest matching entry, or None when unknown."""

@@ -303,13 +303,22 @@ def _method_dispatch(project: Project, site: CallSite, func: ast.Attribute) -> l
 
 def pool_types(project: Project, expr: ast.expr, scope: Scope) -> list[Optional[str]]:
     """:meth:`Project.instance_types`, plus pools known from a parameter annotation (``pool: Pool``),
-    returned by a project function (``pool = make_pool()``) or wrapped in ``contextlib.closing``."""
+    returned by a project function (``pool = make_pool()``) or wrapped in ``contextlib.closing``.
+
+    An attribute set to ``None`` until the pool is made (``self._pool = None`` in ``__init__``) is the
+    pool when a task is given to it; ``executor or ThreadPoolExecutor()`` is the pool made when no
+    executor is passed (a parameter without annotation, ``None`` by default)."""
     types = project.instance_types(expr, scope)
     if all(t in _POOLS for t in types):
         return types
     found: list[Optional[str]] = []
     for value in project.values(expr, scope):
-        if value.binding is not None and value.binding.kind is BindingKind.PARAMETER:
+        if is_none(value.expr):
+            continue
+        if isinstance(value.expr, ast.BoolOp) and isinstance(value.expr.op, ast.Or):
+            found.extend(t for operand in value.expr.values if not _none_by_default(project, operand, value.scope)
+                         for t in pool_types(project, operand, value.scope))
+        elif value.binding is not None and value.binding.kind is BindingKind.PARAMETER:
             found.append(_annotated_pool(project, value.binding.node, value.binding.name, value.binding.scope))
         elif isinstance(value.expr, ast.Call):
             found.extend(_returned_pools(project, value.expr, value.scope))
@@ -319,6 +328,25 @@ def pool_types(project: Project, expr: ast.expr, scope: Scope) -> list[Optional[
 
 
 _POOLS = kb.THREAD_POOLS | kb.PROCESS_POOLS
+
+
+def _none_by_default(project: Project, expr: ast.expr, scope: Scope) -> bool:
+    """``executor`` in ``executor or ThreadPoolExecutor()``: a parameter without annotation whose
+    default is ``None``."""
+    if not isinstance(expr, ast.Name):
+        return False
+    bindings = scope.lookup(expr.id)
+    if len(bindings) != 1 or bindings[0].kind is not BindingKind.PARAMETER:
+        return False
+    node = bindings[0].node
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        return False
+    args = node.args
+    positional = [*args.posonlyargs, *args.args]
+    defaults = dict(zip((a.arg for a in positional[len(positional) - len(args.defaults):]), args.defaults))
+    defaults.update((a.arg, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None)
+    annotated = {a.arg for a in (*positional, *args.kwonlyargs) if a.annotation is not None}
+    return expr.id not in annotated and is_none(defaults.get(expr.id))
 
 
 def _annotated_pool(project: Project, node: ast.AST, name: str, scope: Scope) -> Optional[str]:

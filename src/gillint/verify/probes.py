@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
 
@@ -145,10 +145,33 @@ def _call_files(target: Target, extra_roots: Sequence[str] = ()) -> tuple[dict[s
 
 
 def build_timing(finding: Finding, context: Context) -> Plan:
-    target = resolve(_request(finding), context.arguments)
+    request, note = _request(finding), ""
+    hot = _hot_loop_request(finding, request)
+    if hot is not None:  # a mixed worker: time the function that holds its hot loop, not its wait
+        request, note = hot, f"; timed '{hot.name}', which holds the mixed worker's hot loop"
+    target = resolve(request, context.arguments)
     files, paths = _call_files(target)
     spec = {**target.spec, "window": context.window, "switch_interval": SWITCH_INTERVAL, "paths": list(paths)}
-    return Plan("timing", files, spec, lambda result: read_timing(result, target), paths, len(target.stand_ins))
+
+    def read(result: dict[str, Any]) -> Verification:
+        verdict = read_timing(result, target)
+        return replace(verdict, summary=verdict.summary + note)
+
+    return Plan("timing", files, spec, read, paths, len(target.stand_ins))
+
+
+def _hot_loop_request(finding: Finding, worker: Request) -> Optional[Request]:
+    """For a GIL101 mixed worker whose hot loop is in another function than the worker (a helper it
+    calls after its wait), a call of that function, with configured arguments or stand-ins."""
+    if evidence(finding, "kind", default="cpu") != "mixed":
+        return None
+    name, path = evidence(finding, "hot_function", "name", default=None), evidence(finding, "hot_function", "path",
+                                                                                    default=None)
+    if name is None or path is None or (str(name), str(path)) == (worker.name, worker.path):
+        return None
+    line = int(evidence(finding, "hot_function", "line", default=None) or worker.line)
+    return Request(name=str(name), path=str(path), line=line, dispatch_path=str(path), dispatch_line=line,
+                   api="", arguments=())
 
 
 def build_race(finding: Finding, context: Context) -> Plan:
@@ -344,7 +367,7 @@ def _timing_status(k: int, thread_x: float, process_x: float, rates: tuple[float
     if thread_x >= scales and serial_rate < 0.2 and threads_rate < 0.5:  # CPU-bound work gets more, even shared
         return Status.REFUTED, f"{text}; threads overlap the waiting (serial used {serial_rate:.2f} CPU): not CPU-bound"
     if threads_rate <= flat:
-        return Status.CONFIRMED, text
+        return Status.CONFIRMED, f"{text}; threads used {threads_rate:.2f} CPUs between them: they took turns"
     return Status.INCONCLUSIVE, f"{text}; threads partly scale ({threads_rate:.2f} CPUs)"
 
 

@@ -33,6 +33,8 @@ KINDS = {kind.name: kind for kind in (
     Kind("matrix", "[[float(i * j) for j in range(60)] for i in range(60)]", "a 60x60 matrix of floats"),
     Kind("bytes", "bytes(range(256)) * 4_096", "1 MiB of bytes"),
     Kind("mapping", "{str(i): i for i in range(10_000)}", "a dict of 10,000 str: int items"),
+    Kind("records", "[{'id': i, 'size': i % 97, 'score': i % 7} for i in range(20_000)]",
+         "a list of 20,000 dicts (parsed JSON records)"),
     Kind("small int", "25", "the int 25"),
 )}
 #: The order stand-ins are tried in, after the kind the parameter's use suggests.
