@@ -8,8 +8,17 @@ from typing import Iterator, Optional
 
 from gillint.facts.dispatch import function_location
 from gillint.facts.locks import CHECK_THEN_ACT, RACING_WRITES, RMW, Mutation, function_facts
-from gillint.facts.threads import ThreadedFunction, concurrent_window, run_together, shared_state, threaded_functions
+from gillint.facts.threads import (
+    EntryPoint,
+    StartKind,
+    ThreadedFunction,
+    concurrent_window,
+    run_together,
+    shared_state,
+    threaded_functions,
+)
 from gillint.findings import Evidence, Location, Severity, Site
+from gillint.options import Option
 from gillint.project import FunctionInfo, ModuleInfo, Project
 from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
 
@@ -44,6 +53,10 @@ class RaceEvidence(Evidence):
     function_path: str
     #: ``read-modify-write``, ``check-then-act`` or ``racing writes``.
     operation: str
+    #: How the threads start: ``dispatch`` (the project starts them), ``timer``, ``done-callback``,
+    #: ``initializer``, ``request-handler``, ``server-request``, ``server-loop`` (a server's threads),
+    #: ``queue-task`` (a worker loop runs it), ``configured`` (the ``thread-entry-points`` option).
+    start: str = "dispatch"
 
 
 class UnguardedSharedMutation(Rule):
@@ -53,6 +66,11 @@ class UnguardedSharedMutation(Rule):
     summary = "Shared state is read-modified-written or checked-then-set by several threads without a lock."
     severity = Severity.WARNING
     evidence = RaceEvidence
+    options = (
+        Option("thread-entry-points", "list[str]", (),
+               "functions that a framework or library runs on several threads at once: qualified names or "
+               "module:Class.method globs (e.g. myapp.views.*, myapp.rpc:Api.*)"),
+    )
     doc = RuleDoc(
         what_it_does="""
 Finds statements in code that runs on several threads at once which update shared state in more
@@ -146,15 +164,16 @@ threads = [threading.Thread(target=record, args=(1000,)) for _ in range(4)]
 
     def check(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:
         project = context.project
+        configured = tuple(context.settings.get("thread_entry_points", ()))
         racing: list[tuple[ThreadedFunction, Mutation, str]] = []
-        for threaded in threaded_functions(project, module):
+        for threaded in threaded_functions(project, module, configured):
             for mutation in function_facts(project, threaded.function).mutations:
                 shared = shared_state(project, threaded, mutation.target)
                 if shared is not None:
                     racing.append((threaded, mutation, shared))
         for threaded, mutation, shared in racing:
             if threaded.several:
-                threads = _thread_count(threaded)
+                threads = _threads(threaded, module)
             else:
                 other = _other_writer(threaded, shared, racing)
                 main = _main_thread_writes(project, threaded, shared) if other is None else []
@@ -162,10 +181,11 @@ threads = [threading.Thread(target=record, args=(1000,)) for _ in range(4)]
                     other = main[0][0].function.qualname
                     for main_threaded, main_mutation in main:
                         yield _report(module, main_threaded, main_mutation, shared,
-                                  f"the thread that starts '{threaded.function.qualname}' while it runs")
+                                      f"the thread that starts '{threaded.function.qualname}' "
+                                      f"({_started(threaded.entry, module)}) while it runs")
                 if other is None:
                     continue
-                threads = f"a thread while '{other}' writes it on another"
+                threads = f"{_one_thread(threaded, module)} while '{other}' writes it on another"
             yield _report(module, threaded, mutation, shared, threads)
 
 
@@ -173,12 +193,12 @@ def _main_thread_writes(
     project: Project, threaded: ThreadedFunction, shared: str,
 ) -> list[tuple[ThreadedFunction, Mutation]]:
     """Racing updates of ``shared`` by the starting function between the thread's start and join."""
-    window = concurrent_window(threaded.dispatch)
+    window = concurrent_window(threaded.entry)
     if window is None or window[0] is threaded.function:
         return []
     dispatcher, start, end = window
     main = replace(threaded, function=dispatcher, via=(dispatcher.qualname,), self_shared=False,
-                   shared_parameters=frozenset(), distinct_parameters=frozenset())
+                   shared_parameters=frozenset(), distinct_parameters=frozenset(), shared_attributes=())
     found = []
     for mutation in function_facts(project, dispatcher).mutations:
         if not start < dispatcher.module.line_of(mutation.node) < end:
@@ -198,11 +218,48 @@ def _own_variable(dispatcher: FunctionInfo, target: ast.expr) -> Optional[str]:
     return f"nonlocal '{base.id}'" if base is target else f"closure variable '{base.id}'"
 
 
-def _thread_count(threaded: ThreadedFunction) -> str:
-    if not threaded.workers:
-        return "several threads"
-    pooled = threaded.dispatch.is_pool_task
-    return f"up to {threaded.workers} pool threads" if pooled else f"{threaded.workers} threads"
+def _where(site_module: ModuleInfo, line: int, module: ModuleInfo) -> str:
+    return f"line {line}" if site_module is module else f"{site_module.display_path}:{line}"
+
+
+def _started(entry: EntryPoint, module: ModuleInfo) -> str:
+    """How and where the threads start: ``threading.Thread at line 12``."""
+    if entry.site is None:
+        return entry.api
+    site_module = entry.site.module
+    where = _where(site_module, site_module.line_of(entry.site.node), module)
+    if entry.kind in (StartKind.REQUEST_HANDLER, StartKind.SERVER_REQUEST, StartKind.SERVER_LOOP):
+        return f"{entry.api} ({where})"
+    if entry.kind is StartKind.QUEUE_TASK:
+        return f"put on {entry.api} at {where}"
+    return f"{entry.api} at {where}"
+
+
+def _threads(threaded: ThreadedFunction, module: ModuleInfo) -> str:
+    """Which threads run the code, and where they start: ``4 threads (threading.Thread at line 12)``."""
+    entry = threaded.entry
+    started = _started(entry, module)
+    if entry.kind in (StartKind.REQUEST_HANDLER, StartKind.SERVER_REQUEST):
+        return f"the {entry.threads} of {started}"
+    if entry.kind is StartKind.CONFIGURED:
+        return f"several threads (named in {started})"
+    if entry.kind is StartKind.QUEUE_TASK:
+        return f"the {entry.threads} (tasks {started})"
+    if threaded.workers is None:
+        quantity = "several"
+    elif entry.dispatch is not None and entry.dispatch.is_pool_task:
+        quantity = f"up to {threaded.workers}"
+    else:
+        quantity = str(threaded.workers)
+    return f"{quantity} {entry.threads} ({started})"
+
+
+def _one_thread(threaded: ThreadedFunction, module: ModuleInfo) -> str:
+    entry = threaded.entry
+    started = _started(entry, module)
+    if entry.kind is StartKind.SERVER_LOOP:
+        return f"the {entry.threads} of {started}"
+    return f"a thread ({started})"
 
 
 def _other_writer(
@@ -211,7 +268,7 @@ def _other_writer(
     """A function on another thread, running at the same time, that also updates ``shared``."""
     for other, _, other_shared in racing:
         if (other_shared == shared and other.function is not threaded.function
-                and run_together(threaded.dispatch, other.dispatch)):
+                and run_together(threaded.entry, other.entry)):
             return other.function.qualname
     return None
 
@@ -226,17 +283,27 @@ def _report(module: ModuleInfo, threaded: ThreadedFunction, mutation: Mutation, 
     what = _CONSEQUENCE[mutation.operation].format(shared=shared)
     message = (f"'{shown}' {what} from '{function.qualname}'{via}, which runs on {threads} without a lock; "
                f"{_OUTCOME[mutation.operation]}")
-    dispatch = threaded.dispatch
+    return Report(mutation.node, message, module=None if target_module is module else target_module,
+                  evidence=_evidence(module, threaded, mutation, shared))
+
+
+def _evidence(module: ModuleInfo, threaded: ThreadedFunction, mutation: Mutation, shared: str) -> RaceEvidence:
+    entry = threaded.entry
     root = threaded.root
-    evidence = RaceEvidence(
-        dispatch=dispatch.site_evidence(),
+    if entry.site is not None:
+        site_module = entry.site.module
+        start = Site(entry.api, site_module.display_path, site_module.line_of(entry.site.node))
+    else:
+        start = Site(entry.api, root.module.display_path, root.module.line_of(root.node))
+    dispatch = entry.dispatch
+    return RaceEvidence(
+        dispatch=start,
         target=function_location(root),
-        arguments=tuple(module.code_of(a) for a in dispatch.arguments),
+        arguments=tuple(dispatch.module.code_of(a) for a in dispatch.arguments) if dispatch is not None else (),
         workers=threaded.workers,
         shared=shared,
-        function=function.qualname,
-        function_path=target_module.display_path,
+        function=threaded.function.qualname,
+        function_path=threaded.function.module.display_path,
         operation=mutation.operation,
+        start=entry.kind.value,
     )
-    return Report(mutation.node, message, module=None if target_module is module else target_module,
-                  evidence=evidence)
