@@ -69,8 +69,8 @@ SERVING_CALLS = {
 
 #: Words a file mentions when a server or library may run its code on threads (for the prefilter):
 #: a threading server (``ThreadingMixIn``, ``ThreadingHTTPServer``...), a serving library, a future's
-#: callback.
-SERVING_WORDS = ("Threading", "add_done_callback", "waitress", "cheroot", "websockets", "werkzeug")
+#: callback, or a lock being made (code that makes a lock expects threads).
+SERVING_WORDS = ("Threading", "add_done_callback", "waitress", "cheroot", "websockets", "werkzeug", "Lock(")
 #: The threading servers' names: a block that mentions one may start request threads when called.
 SERVER_NAMES = tuple(sorted(name.rpartition(".")[2] for name in THREADING_SERVERS))
 

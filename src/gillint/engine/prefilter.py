@@ -6,8 +6,9 @@ process. Two cheap waves over the raw bytes pick the files worth parsing up fron
 1. **Keywords**: the file mentions a concurrency module or API (``threading``, ``_thread``,
    ``concurrent``, ``multiprocessing``, ``to_thread``, ``run_in_executor``), a threading server
    (``ThreadingMixIn``, ``ThreadingHTTPServer``...), a library that serves code from threads
-   (``waitress``, ``cheroot``, ``websockets``, ``werkzeug``), ``add_done_callback``, or a name the
-   user configured (the last name in every entry of a list-valued rule option).
+   (``waitress``, ``cheroot``, ``websockets``, ``werkzeug``), ``add_done_callback``, a lock being
+   made (``Lock(``), or a name the user configured (the last name in every entry of a list-valued
+   rule option).
 2. **Imports of relevant names**, to a fixpoint: a file that imports a *relevant* name of an
    already selected file (``from workers import run_all``), or imports such a module and uses
    ``.name`` on it (``import workers; workers.run_all()``), or star-imports it. A name is relevant

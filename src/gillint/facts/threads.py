@@ -80,6 +80,7 @@ class StartKind(str, Enum):
     SERVER_LOOP = "server-loop"  # a threading server's methods that run on its serving thread
     QUEUE_TASK = "queue-task"  # a callable put on a queue that a worker loop runs
     CONFIGURED = "configured"  # named in the thread-entry-points option
+    LOCKING = "locking"  # code that takes a lock around a check or its act: the lock says threads run it
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,13 @@ def matches_entry_pattern(function: FunctionInfo, patterns: Iterable[str]) -> Op
                                                          and fnmatchcase(owner.full_name, pattern)):
             return pattern
     return None
+
+
+def locking_entry(function: FunctionInfo, lock: str) -> EntryPoint:
+    """``function`` takes ``lock`` around a check or its act: its author expects several threads to run
+    it, on one object (``self``) that they share, wherever the threads are started."""
+    return EntryPoint(function, StartKind.LOCKING, f"'{lock}'", "threads", None, True,
+                      self_shared=function.owner is not None)
 
 
 def _configured_entries(module: ModuleInfo, patterns: tuple[str, ...]) -> list[EntryPoint]:
@@ -403,18 +411,19 @@ def _classes(project: Project, expr: ast.expr, scope: Scope) -> list[ClassInfo]:
 def _handler_methods(project: Project, cls: ClassInfo) -> list[FunctionInfo]:
     """``setup``/``handle``/``finish`` and ``do_<METHOD>`` of a handler class and its project bases."""
     names: dict[str, None] = dict.fromkeys(servers.HANDLER_METHODS)
-    for current in _class_and_bases(project, cls):
+    for current in class_and_bases(project, cls):
         names.update(dict.fromkeys(n for n in current.methods if n.startswith(servers.HANDLER_PREFIX)))
     methods = [project.find_method(cls, name) for name in names]
     return [m for m in methods if m is not None]
 
 
-def _class_and_bases(project: Project, cls: ClassInfo, depth: int = 0) -> list[ClassInfo]:
+def class_and_bases(project: Project, cls: ClassInfo, depth: int = 0) -> list[ClassInfo]:
+    """``cls`` and its project base classes, transitively."""
     if depth > 8:
         return []
     found = [cls]
     for base in project.base_classes(cls):
-        found.extend(_class_and_bases(project, base, depth + 1))
+        found.extend(class_and_bases(project, base, depth + 1))
     return found
 
 
@@ -619,7 +628,7 @@ def state_key(project: Project, expr: ast.expr, scope: Scope) -> Optional[tuple[
         owner = project.self_class(expr.value, scope)
         if owner is not None:
             root = owner
-            for base in _class_and_bases(project, owner):
+            for base in class_and_bases(project, owner):
                 if base.instance_attributes.get(expr.attr):
                     root = base
             return ("attribute", root.full_name, expr.attr)
@@ -634,6 +643,24 @@ def state_key(project: Project, expr: ast.expr, scope: Scope) -> Optional[tuple[
         return ("global", where.module.name, expr.id)
     if where.kind is ScopeKind.FUNCTION:
         return ("local", str(id(where.node)), expr.id)
+    return None
+
+
+def target_key(project: Project, target: ast.expr, scope: Scope) -> Optional[tuple[str, ...]]:
+    """The identity of the state a write changes: ``self._stats[k] += 1`` and ``self._stats = {}``
+    both change ``_stats`` of the class (:func:`state_key` of ``self._stats``); ``CACHE[k] = v``
+    changes the module global ``CACHE``."""
+    chain: list[ast.expr] = []
+    base: ast.expr = target
+    while isinstance(base, (ast.Attribute, ast.Subscript)):
+        chain.append(base)
+        base = base.value
+    if chain and isinstance(chain[-1], ast.Attribute) and project.self_class(base, scope) is not None:
+        return state_key(project, chain[-1], scope)
+    if isinstance(base, ast.Name):
+        key = state_key(project, base, scope)
+        if key is not None and key[0] == "global" and (chain or base.id in scope.global_names):
+            return key
     return None
 
 
@@ -884,22 +911,28 @@ def _callees(project: Project, caller: ThreadedFunction) -> list[ThreadedFunctio
         if shared_receiver is not None:
             targets += _shared_attribute_method(project, caller, site, shared_receiver)
         for target in targets:
-            function = target.function
+            functions = [target.function]
             if target.kind is TargetKind.CLASS and target.cls is not None:
-                function = project.find_method(target.cls, "__init__")
+                # Constructing an object runs its ``__new__`` and ``__init__``.
+                functions = [project.find_method(target.cls, name) for name in ("__new__", "__init__")]
             elif target.kind is not TargetKind.FUNCTION:
                 continue
-            if function is None:
-                continue
-            self_shared = (caller.self_shared and _called_on_self(project, site, caller.function)) \
-                or _called_on_shared_object(caller, site) or shared_receiver is not None \
-                or (caller.self_shared and target.bound and _called_through_self(project, site))
-            found.append(replace(caller, function=function, via=(*caller.via, function.qualname),
-                                 self_shared=self_shared, shared_parameters=frozenset(),
-                                 distinct_parameters=frozenset(),
-                                 shared_attributes=caller.shared_attributes if _called_on_self(
-                                     project, site, caller.function) else ()))
+            for function in functions:
+                if function is not None:
+                    found.append(_callee(project, caller, site, target, function, shared_receiver))
     return found
+
+
+def _callee(project: Project, caller: ThreadedFunction, site: CallSite, target: CallableTarget,
+            function: FunctionInfo, shared_receiver: Optional[str]) -> ThreadedFunction:
+    """``function`` as called at ``site`` by threaded code: is its ``self`` shared by the threads?"""
+    on_self = _called_on_self(project, site, caller.function)
+    self_shared = (caller.self_shared and on_self) or _called_on_shared_object(caller, site) \
+        or shared_receiver is not None \
+        or (caller.self_shared and target.bound and _called_through_self(project, site))
+    return replace(caller, function=function, via=(*caller.via, function.qualname), self_shared=self_shared,
+                   shared_parameters=frozenset(), distinct_parameters=frozenset(),
+                   shared_attributes=caller.shared_attributes if on_self else ())
 
 
 def _shared_attribute_receiver(project: Project, caller: ThreadedFunction, site: CallSite) -> Optional[str]:
@@ -1104,7 +1137,7 @@ def shared_state(project: Project, threaded: ThreadedFunction, target: ast.expr)
     if _thread_local(project, chain, base, scope):
         return None
     first = chain[-1] if chain else None  # the step right after the base name: base.attr or base[key]
-    shown = scope.module.code_of(first).strip() if first is not None else base.id
+    shown = (syntax.dotted(first) or scope.module.code_of(first).strip()) if first is not None else base.id
     attribute = first.attr if isinstance(first, ast.Attribute) else None
     owner = project.self_class(base, scope)
     if owner is not None:
@@ -1121,7 +1154,8 @@ def shared_state(project: Project, threaded: ThreadedFunction, target: ast.expr)
             if _class_level_only(project, owner, attribute):
                 return f"class attribute '{owner.name}.{attribute}' (one object for every instance)"
         if threaded.self_shared and attribute is not None:
-            return f"attribute '{attribute}' of the '{owner.name}' instance its threads share"
+            path = _attribute_path(chain)
+            return f"attribute '{path}' of the '{owner.name}' instance its threads share"
         return None
     bindings = scope.lookup(base.id)
     if not bindings:
@@ -1144,6 +1178,16 @@ def shared_state(project: Project, threaded: ThreadedFunction, target: ast.expr)
     if where.kind.value == "function" and _owned_by_dispatcher(threaded, base.id):
         return f"closure variable '{base.id}'"
     return None
+
+
+def _attribute_path(chain: list[ast.expr]) -> str:
+    """``stats.count`` of ``self.stats.count``, ``counts`` of ``self.counts[key]``."""
+    names = []
+    for step in reversed(chain):
+        if not isinstance(step, ast.Attribute):
+            break
+        names.append(step.attr)
+    return ".".join(names)
 
 
 def _owned_by_dispatcher(threaded: ThreadedFunction, name: str) -> bool:
@@ -1187,7 +1231,7 @@ def _class_state(project: Project, owner: ClassInfo, chain: list[ast.expr]) -> O
 def _class_level_only(project: Project, owner: ClassInfo, attribute: str) -> bool:
     """``self._registry[k] = v`` where ``_registry = {}`` is set in the class body and never on an
     instance: every instance mutates the same object."""
-    classes = _class_and_bases(project, owner)
+    classes = class_and_bases(project, owner)
     if any(cls.instance_attributes.get(attribute) for cls in classes):
         return False
     bindings = [b for cls in classes for b in cls.scope.bindings.get(attribute, [])]

@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, replace
 from typing import Iterator, Optional
 
 from gillint.facts.dispatch import function_location
-from gillint.facts.locks import CHECK_THEN_ACT, RACING_WRITES, RMW, Mutation, function_facts
+from gillint.facts.locks import (
+    CHECK_THEN_ACT,
+    CREATES_LOCK,
+    RACING_WRITES,
+    RMW,
+    SEPARATE_BLOCKS,
+    UNCHECKED_UNDER_LOCK,
+    Mutation,
+    asks_whose_turn,
+    called_with_lock,
+    function_facts,
+)
 from gillint.facts.threads import (
     EntryPoint,
     StartKind,
     ThreadedFunction,
+    class_and_bases,
     concurrent_window,
+    locking_entry,
     run_together,
     shared_state,
+    target_key,
     threaded_functions,
 )
 from gillint.findings import Evidence, Location, Severity, Site
@@ -26,13 +41,25 @@ _MAX_SHOWN = 60
 
 _CONSEQUENCE = {
     RMW: "is a read-modify-write of {shared}",
-    CHECK_THEN_ACT: "acts on an earlier check of {shared}",
+    CHECK_THEN_ACT: "acts on the check on line {check} of {shared}",
     RACING_WRITES: "writes the same keys of {shared}",
 }
 _OUTCOME = {
-    RMW: "updates can be lost",
-    CHECK_THEN_ACT: "two threads can both pass the check",
-    RACING_WRITES: "the final content depends on which thread writes last",
+    RMW: "updates can be lost: hold one lock around the read and the write",
+    CHECK_THEN_ACT: "two threads can both pass the check: hold one lock around the check and the act",
+    RACING_WRITES: "the final content depends on which thread writes last: give each thread its own keys",
+}
+#: For check-then-acts that take a lock: how they hold it (in threaded code; in code only its lock
+#: says runs on threads), and how to fix them.
+_LOCKING = {
+    UNCHECKED_UNDER_LOCK: (", checking without '{lock}' and acting under it",
+                           ", which takes '{lock}' for the act but not for the check",
+                           "two threads can both pass the check and act in turn: check again after taking the lock"),
+    SEPARATE_BLOCKS: (", checking and acting in separate blocks of '{lock}'",
+                      ", which checks and acts in separate blocks of '{lock}'",
+                      "another thread can act between the blocks: check again in the block that acts"),
+    CREATES_LOCK: (" without a lock", " with no lock held",
+                   "two threads can each create and use their own lock: create it in __init__ or at import"),
 }
 
 
@@ -173,7 +200,7 @@ threads = [threading.Thread(target=record, args=(1000,)) for _ in range(4)]
                     racing.append((threaded, mutation, shared))
         for threaded, mutation, shared in racing:
             if threaded.several:
-                threads = _threads(threaded, module)
+                threads = _threads(threaded, threaded.function.module)
             else:
                 other = _other_writer(threaded, shared, racing)
                 main = _main_thread_writes(project, threaded, shared) if other is None else []
@@ -182,11 +209,94 @@ threads = [threading.Thread(target=record, args=(1000,)) for _ in range(4)]
                     for main_threaded, main_mutation in main:
                         yield _report(module, main_threaded, main_mutation, shared,
                                       f"the thread that starts '{threaded.function.qualname}' "
-                                      f"({_started(threaded.entry, module)}) while it runs")
+                                      f"({_started(threaded.entry, main_threaded.function.module)}) while it runs")
                 if other is None:
                     continue
-                threads = f"{_one_thread(threaded, module)} while '{other}' writes it on another"
+                threads = f"{_one_thread(threaded, threaded.function.module)} while '{other}' writes it on another"
             yield _report(module, threaded, mutation, shared, threads)
+        reported = {id(mutation.node) for _, mutation, _ in racing}
+        yield from _lock_evidenced(project, module, reported)
+        yield from _inconsistently_locked(project, module, reported)
+
+
+def _lock_evidenced(project: Project, module: ModuleInfo, reported: set[int]) -> Iterator[Report]:
+    """Check-then-acts that make a new object, in code whose own lock says several threads run it,
+    wherever the threads start: double-checked locking without the second check, a check and an act
+    in separate blocks of a lock, a lock created lazily."""
+    if not _LOCK_WORDS.search(module.source):
+        return  # no lock is made here (one made elsewhere and used here is missed: a false negative)
+    for function in module.functions:
+        if function.is_async or not _may_lock(module, function):
+            continue  # coroutines: one thread, switching only where they await
+        mutations = [m for m in function_facts(project, function).mutations
+                     if m.lock is not None and m.constructs and id(m.node) not in reported]
+        if not mutations or called_with_lock(project, function):
+            continue
+        for mutation in mutations:
+            threaded = ThreadedFunction.start(locking_entry(function, mutation.lock or ""))
+            shared = shared_state(project, threaded, mutation.target)
+            if shared is not None:
+                reported.add(id(mutation.node))
+                yield _report(module, threaded, mutation, shared, _threads(threaded, module))
+
+
+def _inconsistently_locked(project: Project, module: ModuleInfo, reported: set[int]) -> Iterator[Report]:
+    """Read-modify-writes of an object's state that its class writes under a lock elsewhere: the
+    lock says threads share the object, and this update does without it (``with self._lock:
+    self._stats[k] += 1`` in one method, ``self._stats[k] += 1`` in another). Module globals are
+    left to threaded code: a module function is often never run on a thread."""
+    if not _LOCK_WORDS.search(module.source):
+        return
+    protected: dict[tuple[str, ...], tuple[str, int]] = {}
+    for function in module.functions:
+        if function.is_async or not _may_lock(module, function):
+            continue
+        for statement, target, lock in function_facts(project, function).locked_writes:
+            key = target_key(project, target, function.scope)
+            if key is not None and key[0] == "attribute":
+                protected.setdefault(key, (lock, module.line_of(statement)))
+    if not protected:
+        return
+    owners = {key[1] for key in protected}
+    for function in module.functions:
+        if function.is_async or function.name in _CONSTRUCTORS:
+            continue  # coroutines switch only where they await; an object being made is not shared yet
+        if not _owned_by(project, function, owners):
+            continue
+        if asks_whose_turn(function) or called_with_lock(project, function):
+            continue
+        for mutation in function_facts(project, function).mutations:
+            if mutation.operation != RMW or id(mutation.node) in reported:
+                continue
+            key = target_key(project, mutation.target, mutation.scope)
+            if key not in protected:
+                continue
+            lock, line = protected[key]
+            threaded = ThreadedFunction.start(locking_entry(function, lock))
+            shared = shared_state(project, threaded, mutation.target)
+            if shared is not None:
+                reported.add(id(mutation.node))
+                runs = f" without '{lock}', which protects it on line {line}"
+                yield _report(module, threaded, mutation, shared, "", runs,
+                              "updates can be lost: hold the lock here too")
+
+
+_CONSTRUCTORS = frozenset({"__init__", "__new__", "__post_init__"})
+
+
+def _owned_by(project: Project, function: FunctionInfo, owners: set[str]) -> bool:
+    owner = function.owner
+    return owner is not None and any(cls.full_name in owners for cls in class_and_bases(project, owner))
+
+
+#: What a module that makes a lock between threads says.
+_LOCK_WORDS = re.compile(r"Lock\b|Semaphore\b|Condition\b|allocate_lock\b")
+
+
+def _may_lock(module: ModuleInfo, function: FunctionInfo) -> bool:
+    """Can ``function`` take or make a lock: does its text have a ``with``, an ``acquire`` or a ``Lock(``?"""
+    text = "\n".join(module.lines[function.node.lineno - 1:module.end_line_of(function.node)])
+    return "with " in text or "acquire(" in text or "Lock(" in text
 
 
 def _main_thread_writes(
@@ -273,16 +383,27 @@ def _other_writer(
     return None
 
 
-def _report(module: ModuleInfo, threaded: ThreadedFunction, mutation: Mutation, shared: str, threads: str) -> Report:
+def _report(module: ModuleInfo, threaded: ThreadedFunction, mutation: Mutation, shared: str, threads: str,
+            runs_on: Optional[str] = None, outcome_on: Optional[str] = None) -> Report:
     function = threaded.function
     target_module = function.module
     shown = " ".join(target_module.code_of(mutation.node).split())
     if len(shown) > _MAX_SHOWN:
         shown = shown[: _MAX_SHOWN - 3] + "..."
     via = f" (called from '{threaded.via[0]}')" if len(threaded.via) > 1 else ""
-    what = _CONSEQUENCE[mutation.operation].format(shared=shared)
-    message = (f"'{shown}' {what} from '{function.qualname}'{via}, which runs on {threads} without a lock; "
-               f"{_OUTCOME[mutation.operation]}")
+    what = _CONSEQUENCE[mutation.operation].format(shared=shared, check=mutation.check_line)
+    runs, outcome = f", which runs on {threads} without a lock", _OUTCOME[mutation.operation]
+    if mutation.operation == CHECK_THEN_ACT and mutation.lock_shape is not None:
+        threaded_locking, locking_only, outcome = _LOCKING[mutation.lock_shape]
+        if threaded.entry.kind is StartKind.LOCKING:
+            runs = locking_only.format(lock=mutation.lock)
+        else:
+            runs = f", which runs on {threads}{threaded_locking.format(lock=mutation.lock)}"
+        if mutation.lock_shape == CREATES_LOCK:
+            what = f"creates a lock after the check on line {mutation.check_line} of {shared}"
+    runs = runs_on if runs_on is not None else runs
+    outcome = outcome_on if outcome_on is not None else outcome
+    message = f"'{shown}' {what} from '{function.qualname}'{via}{runs}; {outcome}"
     return Report(mutation.node, message, module=None if target_module is module else target_module,
                   evidence=_evidence(module, threaded, mutation, shared))
 
