@@ -104,24 +104,55 @@ Finds statements in code that runs on several threads at once which update share
 than one step without holding a lock:
 
 - **read-modify-write**: `counter += 1`, `x = x + 1`, `d[k] = d.get(k, 0) + 1`, `totals[k] += n`,
-  `Counter.update(...)`;
-- **check-then-act**: `if k not in cache: cache[k] = build(k)`, `if self._inst is None:
-  self._inst = ...` (also double-checked locking whose second check is missing);
+  `self.stats.count += n`, `Counter.update(...)`;
+- **check-then-act**: `if k not in cache: cache[k] = build(k)`, lazy singletons (`if
+  cls._instance is None: cls._instance = cls()` in `__new__`, a classmethod or a module function),
+  a check through a variable (`pool = pools.get(k)` then `if pool is None:`), a check and an act in
+  two methods of one object (`if not self.has(k): self.add(k)`), `try: self._x` /
+  `except AttributeError: self._x = ...`, and `if not q.empty(): q.get()` (the `get()` can block);
 - **racing writes**: every thread writing `shared[i]` for the same `range(...)` of keys.
 
 Shared state is a module global written through `global`, a variable of the function that starts
 the threads written through `nonlocal` or mutated in place by a closure, a module-level container or
-instance (also imported from another module), a class attribute, `self.x` of a bound method handed
-to several threads (`target=self.work` in a loop, `pool.map(self.work, ...)`), and an argument
-every thread receives (`args=(stats,)` in a loop).
+instance (also imported from another module), a class attribute (`cls._instance`,
+`type(self).count`, a class-level `{}` mutated through `self`), `self.x` of an object the threads
+share (a bound method handed to several threads, a request handler's `self.server`), and an
+argument every thread receives (`args=(stats,)` in a loop).
 
-Threaded code is every function given to `threading.Thread`, a `Thread` subclass's `run`, thread
-pools (`ThreadPoolExecutor`, `multiprocessing.dummy`, `ThreadPool`), `asyncio.to_thread` and
-`run_in_executor`, plus the project functions those call, across modules. It runs on several
-threads when it is dispatched in a loop or comprehension, to a pool's `map`, at two or more
-places, or when the starting code calls it itself before joining. Updates of the same state by
-two different functions whose threads run at the same time, or by the starting function between
-`start()` and `join()`, race as well and are reported at both statements.
+Threaded code is what starts on a thread, plus the project functions it calls with no lock held,
+across modules and through attributes that hold callables (`self.on_item = store.save`):
+
+- work the project hands to threads: `threading.Thread` (and a `Thread` subclass's `run`), thread
+  pools (`ThreadPoolExecutor`, `multiprocessing.dummy`, `ThreadPool`), `asyncio.to_thread`,
+  `run_in_executor`, `_thread.start_new_thread`;
+- callbacks that libraries run on their threads: `threading.Timer`, `Future.add_done_callback` on
+  a pool's futures (on the pool's threads), `ThreadPoolExecutor(initializer=...)` (on every worker);
+- request handlers of threading servers: `handle()`/`do_GET()` of the handler class given to
+  `socketserver.ThreadingMixIn` servers (`ThreadingTCPServer`, `ThreadingUDPServer`,
+  `http.server.ThreadingHTTPServer`, an XML-RPC or `wsgiref` server with the mix-in), the server
+  subclass's own per-request methods (`finish_request`, `process_request_thread`, `handle_error`),
+  functions given to such a server's `register_function`/`register_instance`/`set_app`, and WSGI
+  applications and handlers served by `waitress.serve`, `cheroot.wsgi.Server`,
+  `werkzeug.serving.run_simple(threaded=True)` and `websockets.sync.server.serve`;
+- callables put on a queue whose worker loop runs what it takes (`fn, args = q.get(); fn(*args)`,
+  `q.get()()`): each `q.put((fn, args))` sends `fn` to the worker threads;
+- functions named in the `thread-entry-points` option (see below).
+
+It runs on several threads when it is started in a loop or comprehension, by a pool's `map`, by a
+server for each request, at two or more places, or when the starting code calls it itself before
+joining. Updates of the same state by two different functions whose threads run at the same time
+(two threads started together, a server's request threads and its serving thread), or by the
+starting function between `start()` and `join()`, race as well and are reported at both statements.
+The message says which threads run the statement and where they start.
+
+Some code says by itself that threads run it, wherever they are started:
+
+- a lock taken for the act but not for the check (double-checked locking without the second
+  check), a check and an act in separate blocks of the same lock, and a lock created lazily (`if
+  self._lock is None: self._lock = threading.Lock()`), when the act makes a new object (`cls()`,
+  `Pool(...)`, `self._new_pool()`, `{}`): two threads make two of them;
+- a read-modify-write of an object's attribute that the class updates under a lock elsewhere
+  (`with self._lock: self._stats[k] += 1` in one method, `self._stats[k] += 1` in another).
 """,
         why_bad="""
 `counter += 1` is three steps: read `counter`, add one, store the result. The GIL makes each
@@ -166,21 +197,64 @@ threads = [threading.Thread(target=record, args=(1000,)) for _ in range(4)]
 - A `with` statement on an object gillint cannot identify (a parameter, an attribute set
   elsewhere) is assumed to hold a lock; only objects known to be something else (files,
   executors, sockets, `contextlib` helpers...) are not. A decorator whose name mentions a lock
-  (`@synchronized`) also counts. This misses races but never reports locked code.
+  (`@synchronized`) also counts. This misses races but never reports locked code. Separate lock
+  blocks count as a race only when both hold a known `threading` lock, the same one.
+- What stays silent: code under a lock held by its caller (every call of the function in its
+  module holds one, or its name or docstring says so: `_read_unlocked`, "caller holds the lock"),
+  `threading.local()` state, per-thread keys (`out[i]` with each thread's own `i`,
+  `d[threading.get_ident()]`), queues and other objects documented thread-safe (`queue.Queue`
+  `put`/`get`, `collections.deque` `append`/`popleft`, `next()` of an `itertools.count`), state one
+  thread alone touches, code that compares with the running thread (a re-entrant lock's owner),
+  coroutines, and a store of the same value by every thread (`registry[k] = registry[DEFAULT]`,
+  `self._ready = True`: whichever thread wins, the result is the same), `d.pop(k, None)`.
+- A module that runs `gevent.monkey.patch_all()` (or `eventlet.monkey_patch()`) starts greenlets,
+  not threads: they switch only where they wait, never between a read and its write, so GIL301
+  reports nothing for the threads it starts.
+- Lock evidence is taken only where it is strong: a check-then-act outside visible threads is
+  reported when its lock says threads run it *and* its act makes a new object (a cache storing a
+  value computed twice is duplicated work, not a bug); a read-modify-write outside visible threads
+  only when the class updates the same attribute under a lock. A module function that updates a
+  global some other function locks is left to threaded code (it may never run on a thread).
 - `container[key]` updates where `key` is a parameter of the function are assumed to touch a
   per-thread slot (`out[i] += v` with each thread's own `i`), even when two threads could pass the
   same key.
-- Only threads gillint sees being started count: a function run by one thread while the main
-  thread (or a thread started elsewhere) mutates the same state is not reported, nor is code that
-  runs on threads started by a framework (web servers, GUI toolkits, `socketserver`).
-- Calls are followed through project functions only (5 calls deep); callbacks and calls through
-  `getattr` are not.
+- Threads started by code gillint does not see (your web framework, a library that calls you back
+  from its own threads) count only through the `thread-entry-points` option; until then a function
+  run by one thread while the main thread mutates the same state is not reported.
+- Calls are followed through project functions only (5 calls deep); calls through `getattr` are
+  not. A check and an act are matched in one function or across one method call
+  (`self.has(k)`/`self.add(k)`); a check in one function and an act in another that its caller
+  calls later are not. A check followed by a plain read (`if k in d: return d[k]`) is not
+  reported, though another thread may delete `k` in between.
 - An object shared through a parameter is recognised only for the dispatched function itself.
 - A statement in another module is reported when the module that starts the threads is linted in
   the same run (the project model follows imports from the dispatch, not back to it).
-- Check-then-act is recognised when the write is under the `if` that tested the same expression
-  (or follows an `if ...: return` that did); a test and a write in different functions are not.
 """,
+        extra_sections=(("Thread entry points", """
+Frameworks run your code on threads gillint cannot see being started. Name those functions in
+`[tool.gillint]`; each is taken to run on several threads at once, and, for a method, on one
+object every thread shares (`self`):
+
+```toml
+[tool.gillint]
+thread-entry-points = [
+    "myapp.views.*",            # every function and method of a module (Flask or Django views)
+    "myapp.api:*Resource.on_*", # module:Class.method globs (Falcon responders)
+    "myapp.root.Root",          # a class: its public methods and __call__ (CherryPy's exposed root)
+    "myapp.plugins.on_event",   # one function a plugin host calls from its worker threads
+]
+```
+
+A qualified name matches a function or method (`pkg.mod.func`, `pkg.mod.Class.method`) and
+`*`/`?` globs match any part of it; `module:Name` matches the module and the name inside it
+separately. Common cases: Flask's development server and gunicorn's `gthread` workers run views on
+threads; so does Django under a threaded server (a class-based view gets a new instance per
+request, so name the module's view functions, not such classes); CherryPy and Pyramid under
+waitress run handlers on a thread pool, and so do Falcon's long-lived resources under a threaded
+WSGI server. Request handlers of `socketserver`/`http.server`
+threading servers, waitress, cheroot, werkzeug's threaded server and websockets' sync server are
+known without the option.
+"""),),
         references=(
             "[threading: Lock objects](https://docs.python.org/3/library/threading.html#lock-objects)",
             "[Python FAQ: what kinds of global value mutation are thread-safe?]"
