@@ -646,13 +646,10 @@ class _Walker:
                 return True  # ``self._new_pool(...)``, ``create_engine(...)``: a factory, by its name
             return self.project.qualified_name(func, self.scope) in _LOWERCASE_CLASSES
         if isinstance(value, ast.Name):
-            # The nearest assignment before the use (flow-insensitive, but good enough within a block).
-            line = self.scope.module.line_of(value)
-            before = [b for b in self.scope.bindings.get(value.id, []) if self.scope.module.line_of(b.node) < line]
-            if not before:
-                return False
-            last = max(before, key=lambda b: self.scope.module.line_of(b.node))
-            return last.kind is BindingKind.ASSIGN and not last.partial and self._constructs(last.value, depth + 1)
+            reaching = self.project.reaching(value, self.scope)  # the assignments that reach this use
+            return bool(reaching) and all(
+                b.kind is BindingKind.ASSIGN and not b.partial and b.scope is self.scope
+                and self._constructs(b.value, depth + 1) for b in reaching)
         return False
 
     # -- checks --------------------------------------------------------------------------------

@@ -910,6 +910,8 @@ def _callees(project: Project, caller: ThreadedFunction) -> list[ThreadedFunctio
         targets = project.callable_targets(site.node.func, site.scope) + _shared_argument_method(project, caller, site)
         if shared_receiver is not None:
             targets += _shared_attribute_method(project, caller, site, shared_receiver)
+        if not any(t.kind is TargetKind.FUNCTION for t in targets):
+            targets += _held_object_methods(project, site)
         for target in targets:
             functions = [target.function]
             if target.kind is TargetKind.CLASS and target.cls is not None:
@@ -920,6 +922,30 @@ def _callees(project: Project, caller: ThreadedFunction) -> list[ThreadedFunctio
             for function in functions:
                 if function is not None:
                     found.append(_callee(project, caller, site, target, function, shared_receiver))
+    return found
+
+
+def _held_object_methods(project: Project, site: CallSite) -> list[CallableTarget]:
+    """``self.manager.add(x)`` where ``self.manager`` is ``None`` until a method sets it to a
+    ``Manager()``: the methods of the project classes the attribute may hold (``None`` aside)."""
+    func = site.node.func
+    if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Attribute)):
+        return []
+    owner = project.self_class(func.value.value, site.scope)
+    if owner is None:
+        return []
+    found = []
+    for held in project.instance_contents(owner).get(func.value.attr, ()):
+        value = held.value
+        if value is None or syntax.is_none(value):
+            continue
+        if not isinstance(value, ast.Call):
+            return []
+        cls = project.resolve_definition(value.func, held.scope)
+        method = project.find_method(cls, func.attr) if isinstance(cls, ClassInfo) else None
+        if method is None:
+            return []
+        found.append(CallableTarget(TargetKind.FUNCTION, func, site.scope, function=method, bound=True))
     return found
 
 
