@@ -50,9 +50,10 @@ NOT_LOCK_PREFIXES = (
     "bz2.", "lzma.", "codecs.", "selectors.", "shelve.", "dbm.", "mmap.", "wave.", "decimal.localcontext",
     "telnetlib.", "ftplib.", "smtplib.", "imaplib.", "poplib.", "requests.", "pytest.",
 )
-#: Queues: each call is atomic, ``if not q.empty(): q.get()`` is not.
+#: Queues: each call is atomic, ``if not q.empty(): q.get()`` is not (``Queue`` is Python 2's ``queue``).
 QUEUE_TYPES = frozenset({
     "queue.Queue", "queue.LifoQueue", "queue.PriorityQueue", "queue.SimpleQueue", "multiprocessing.dummy.Queue",
+    "Queue.Queue", "Queue.LifoQueue", "Queue.PriorityQueue",
 })
 #: Words that make an unknown context manager call look like a lock: ``with self._lock_for(key):``.
 _LOCKISH = ("lock", "mutex", "sem", "cond", "guard", "synchron", "critical", "atomic", "acquire")
@@ -332,14 +333,14 @@ def method_check(project: Project, method: FunctionInfo) -> Optional[_Check]:
 def method_acts(project: Project, method: FunctionInfo) -> tuple[frozenset[str], frozenset[str]]:
     """What a method writes on its own object: ``(rebound attributes, attributes stored into)`` as
     ``self.x`` texts (``self._inst = ...`` rebinds, ``self._items[k] = v``/``self._items.append(v)``
-    store into)."""
+    store into), also in the functions it defines (a thread's target that sets ``self._loop``)."""
     def compute() -> tuple[frozenset[str], frozenset[str]]:
         own = _self_name(method)
         rebound: set[str] = set()
         stored: set[str] = set()
         if own is None:
             return frozenset(), frozenset()
-        for node in walk(ast.Module(body=method.node.body, type_ignores=[])):
+        for node in walk(ast.Module(body=method.node.body, type_ignores=[]), into_scopes=True):
             targets: list[ast.expr] = []
             if isinstance(node, ast.Assign):
                 targets = list(node.targets)
@@ -503,6 +504,9 @@ class _Walker:
                     self._add(small, element, CHECK_THEN_ACT, guard)
         elif isinstance(small, ast.Expr) and isinstance(small.value, ast.Call):
             self._method_call(small, small.value, held, guards)
+        if isinstance(small, ast.Return) and isinstance(small.value, ast.Call) \
+                and isinstance(small.value.func, ast.Attribute):
+            self._acting_method(small, small.value, held, guards)  # ``return self._start()`` acts too
         self._remember_check(small, held)
 
     def _record_locked_write(self, small: ast.stmt, held: Held) -> None:
@@ -561,7 +565,7 @@ class _Walker:
                 return
         self._acting_method(small, call, held, guards)
 
-    def _acting_method(self, small: ast.Expr, call: ast.Call, held: Held, guards: tuple[_Guard, ...]) -> None:
+    def _acting_method(self, small: ast.stmt, call: ast.Call, held: Held, guards: tuple[_Guard, ...]) -> None:
         """``self.add(k)`` after ``if not self.has(k):``: a method that writes what the check read."""
         func = call.func
         assert isinstance(func, ast.Attribute)
