@@ -403,7 +403,9 @@ def _own_variable(dispatcher: FunctionInfo, target: ast.expr) -> Optional[str]:
 
 
 def _where(site_module: ModuleInfo, line: int, module: ModuleInfo) -> str:
-    return f"line {line}" if site_module is module else f"{site_module.display_path}:{line}"
+    """``line 12``, or ``line 12 of app.server`` in another module (by name: its display path depends
+    on how the run reached it)."""
+    return f"line {line}" if site_module is module else f"line {line} of {site_module.name}"
 
 
 def _started(entry: EntryPoint, module: ModuleInfo) -> str:
