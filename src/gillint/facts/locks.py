@@ -188,6 +188,44 @@ def called_with_lock(project: Project, function: FunctionInfo) -> bool:
     return project.memo("called-with-lock", function.node, compute, False)
 
 
+def sometimes_called_with_lock(project: Project, function: FunctionInfo) -> bool:
+    """Is ``function`` called with a lock held at some call in its module?
+
+    Then its callers take the lock for it, and a call without one is where a race would be fixed,
+    not the function's own statements (waitress flushes with the lock held, and without it only when
+    no task thread runs).
+    """
+    def compute() -> bool:
+        module = function.module
+        sites = {id(site.node.func): site for site in module.calls}
+        for use in _name_uses(project, module).get(function.name, ()):
+            site = sites.get(id(use))
+            caller = _enclosing_def(site) if site is not None else None
+            if site is None or caller is None or caller is function or site.scope.function_scope is not caller.scope:
+                continue
+            if not any(t.function is function for t in project.callable_targets(site.node.func, site.scope)):
+                continue
+            if site not in function_facts(project, caller).unlocked_calls:
+                return True
+        return False
+
+    return project.memo("sometimes-called-with-lock", function.node, compute, False)
+
+
+def says_one_thread(function: FunctionInfo) -> bool:
+    """Does the docstring say one thread alone runs the function ("Only one thread should ever be in
+    this function")? Its callers keep that promise; its own updates race with no one."""
+    body = function.node.body
+    if not body or not _is_docstring(body[0]):
+        return False
+    return bool(_ONE_THREAD.search(body[0].value.value))  # type: ignore[attr-defined]
+
+
+#: Docstrings that say one thread runs the function.
+_ONE_THREAD = re.compile(r"\b(only|just) (one|a single) thread\b|\bsingle[- ]threaded\b|\bnot thread[- ]safe\b",
+                         re.IGNORECASE)
+
+
 #: Names that say the caller holds the lock: ``_read_unlocked`` ("does not lock: call me locked").
 _LOCKED_NAME = re.compile(r"_(unlocked|locked|nolock|no_lock)$")
 #: Comments and docstrings that say so: "you are already holding the lock", "caller must hold the lock".

@@ -19,6 +19,8 @@ from gillint.facts.locks import (
     asks_whose_turn,
     called_with_lock,
     function_facts,
+    says_one_thread,
+    sometimes_called_with_lock,
 )
 from gillint.facts.threads import (
     EntryPoint,
@@ -213,8 +215,11 @@ threads = [threading.Thread(target=record, args=(1000,)) for _ in range(4)]
 - Lock evidence is taken only where it is strong: a check-then-act outside visible threads is
   reported when its lock says threads run it *and* its act makes a new object (a cache storing a
   value computed twice is duplicated work, not a bug); a read-modify-write outside visible threads
-  only when the class updates the same attribute under a lock. A module function that updates a
-  global some other function locks is left to threaded code (it may never run on a thread).
+  only when the class updates the same attribute under a lock, and neither when another call of
+  the method holds the lock (its callers lock for it: the unlocked call is the line to change) nor
+  when its docstring says one thread runs it ("Only one thread should ever be in this function").
+  A module function that updates a global some other function locks is left to threaded code (it
+  may never run on a thread).
 - `container[key]` updates where `key` is a parameter of the function are assumed to touch a
   per-thread slot (`out[i] += v` with each thread's own `i`), even when two threads could pass the
   same key.
@@ -337,8 +342,10 @@ def _inconsistently_locked(project: Project, module: ModuleInfo, reported: set[i
             continue  # coroutines switch only where they await; an object being made is not shared yet
         if not _owned_by(project, function, owners):
             continue
-        if asks_whose_turn(function) or called_with_lock(project, function):
+        if asks_whose_turn(function) or called_with_lock(project, function) or says_one_thread(function):
             continue
+        if sometimes_called_with_lock(project, function):
+            continue  # its callers lock for it: a call without the lock is the line to change
         for mutation in function_facts(project, function).mutations:
             if mutation.operation != RMW or id(mutation.node) in reported:
                 continue
