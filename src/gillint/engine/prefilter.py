@@ -4,8 +4,11 @@ Parsing and indexing modules is what gillint pays for; most files of a project n
 process. Two cheap waves over the raw bytes pick the files worth parsing up front:
 
 1. **Keywords**: the file mentions a concurrency module or API (``threading``, ``_thread``,
-   ``concurrent``, ``multiprocessing``, ``to_thread``, ``run_in_executor``) or a name the user
-   configured (the last component of every dotted name in a list-valued rule option).
+   ``concurrent``, ``multiprocessing``, ``to_thread``, ``run_in_executor``), a threading server
+   (``ThreadingMixIn``, ``ThreadingHTTPServer``...), a library that serves code from threads
+   (``waitress``, ``cheroot``, ``websockets``, ``werkzeug``), ``add_done_callback``, a lock being
+   made (``Lock(``), or a name the user configured (the last name in every entry of a list-valued
+   rule option).
 2. **Imports of relevant names**, to a fixpoint: a file that imports a *relevant* name of an
    already selected file (``from workers import run_all``), or imports such a module and uses
    ``.name`` on it (``import workers; workers.run_all()``), or star-imports it. A name is relevant
@@ -25,12 +28,13 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
 from gillint.api.concurrency import API_NAMES, TRIGGER_WORDS
+from gillint.api.servers import SERVER_NAMES, SERVING_WORDS
 
 #: A file that mentions none of these cannot dispatch work or start a process by itself.
-KEYWORDS: tuple[bytes, ...] = tuple(word.encode() for word in TRIGGER_WORDS)
+KEYWORDS: tuple[bytes, ...] = tuple(word.encode() for word in (*TRIGGER_WORDS, *SERVING_WORDS))
 #: A top-level block that mentions one of these (or an alias of one) may dispatch or start a
 #: process when called or instantiated from another file: its name is *relevant*.
-API_WORDS: tuple[bytes, ...] = tuple(word.encode() for word in API_NAMES)
+API_WORDS: tuple[bytes, ...] = tuple(word.encode() for word in (*API_NAMES, *SERVER_NAMES))
 
 # _BLOCK starts with a literal newline (searched for with a newline prepended to the file): the
 # regular expression engine then scans for it at C speed instead of trying every position.
@@ -46,13 +50,20 @@ _CODE_FOLLOWERS = frozenset({b"if", b"or", b"as", b"in", b"is", b"an", b"el", b"
 
 
 def keywords(settings: Mapping[str, Any]) -> tuple[bytes, ...]:
-    """The wave-1 keywords plus the names configured in list-valued rule options."""
+    """The wave-1 keywords plus the names configured in list-valued rule options: the last name of
+    each entry, globs and ``module:`` prefixes aside (``app.views:Index.do_*`` gives ``do_``). An
+    entry whose last part is only a glob (``app.views.*``) names no word: ``def`` stands for it."""
     extra: set[bytes] = set()
     for value in settings.values():
         if isinstance(value, (list, tuple)):
             for item in value:
-                if isinstance(item, str) and item.strip("."):
-                    extra.add(item.rstrip(".").rpartition(".")[2].encode("utf-8"))
+                if isinstance(item, str):
+                    last = re.split(r"[.:]", item.rstrip("."))[-1]
+                    names = [name for name in re.split(r"[^\w]+", last) if name]
+                    if names:
+                        extra.add(names[-1].encode("utf-8"))
+                    elif last:
+                        extra.add(b"def")
     return KEYWORDS + tuple(sorted(extra - set(KEYWORDS)))
 
 

@@ -87,6 +87,18 @@ class _Run:
     def _is_stdin(self, index: int) -> bool:
         return index == 0 and self.stdin_data is not None
 
+    def _stdin_display(self) -> tuple[tuple[str, str], ...]:
+        """The name given to the source read from stdin, for its file on disk when the two hold the same
+        text (the flake8 plugin): a context file that imports the module then reports in it under that
+        name (GIL301 finds a race in ``store.py`` from the threads ``workers.py`` starts)."""
+        file = self.files[0]
+        data = self.stdin_data if isinstance(self.stdin_data, bytes) else str(self.stdin_data).encode()
+        try:
+            same = read_bytes(file.path) == data
+        except (OSError, SourceError):
+            return ()
+        return ((real_path(str(file.path)), file.display),) if same else ()
+
     def _cached_hash(self, index: int) -> Optional[str]:
         assert self.cache is not None
         self.hashes[index] = self.cache.known_hash(self.real[index])
@@ -148,7 +160,7 @@ class _Run:
             tasks.append(parallel.Task(index, str(self.files[index].path), self.files[index].display,
                                        size if chosen else size // parallel.SYNTAX_CHECK_DISCOUNT, chosen,
                                        self.stdin_data if self._is_stdin(index) else None))
-        displays = tuple(self.displays.items()) if self.stdin_data is None else ()
+        displays = tuple(self.displays.items()) if self.stdin_data is None else self._stdin_display()
         chunk_list = [parallel.Chunk(self.config, self.search_roots, displays, tuple(chunk), self.relevant)
                       for chunk in parallel.chunks(tasks)]
         for done, result in enumerate(parallel.run(chunk_list, jobs, start_method), start=1):
