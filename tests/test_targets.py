@@ -1,0 +1,101 @@
+"""Target settings (target-version, start-method, free-threaded): where they come from, what they imply."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from gillint.config import ConfigError, load_config
+from gillint.targets import FORK, FORKSERVER, SPAWN, Targets, oldest_target, running_version
+from test_cli import gillint, write
+
+
+@pytest.mark.parametrize(
+    ("requires", "expected"),
+    [
+        (">=3.9", "3.9"),
+        (">=3.10", "3.10"),
+        (">=3.11,<4", "3.11"),
+        (">3.11", "3.11"),  # 3.11.1 is above 3.11
+        (">=3.7", "3.9"),  # older than gillint's oldest target
+        ("~=3.12", "3.12"),
+        ("==3.13.*", "3.13"),
+        ("<3.14,>=3.12.2", "3.12"),
+        (">=3.15", "3.14"),
+        ("!=3.9.*,>=3.9", "3.10"),
+        ("<3", None),
+        ("not a specifier", None),
+    ],
+)
+def test_oldest_target_of_requires_python(requires: str, expected: str | None) -> None:
+    assert oldest_target(requires) == expected
+
+
+def test_target_version_defaults_to_requires_python_of_the_same_file(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", '[project]\nrequires-python = ">=3.12"\n[tool.gillint]\n')
+    config = load_config(tmp_path / "pyproject.toml")
+    assert config.settings["target_version"] == "3.12"
+    assert config.origins["target-version"].startswith("requires-python in ")
+    write(tmp_path, "pyproject.toml",
+          '[project]\nrequires-python = ">=3.12"\n[tool.gillint]\ntarget-version = "3.14"\n')
+    assert load_config(tmp_path / "pyproject.toml").settings["target_version"] == "3.14"
+
+
+def test_without_requires_python_the_running_interpreter(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", "[tool.gillint]\n")
+    config = load_config(tmp_path / "pyproject.toml")
+    assert config.settings["target_version"] is None
+    assert Targets.from_settings(config.settings).version_text == running_version()
+    assert running_version() == f"3.{min(max(sys.version_info[1], 9), 14)}"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('start-method = "posix"', "start-method: expected one of 'portable', 'fork', 'spawn', 'forkserver'"),
+        ('target-version = "3.8"', "target-version: expected one of '3.9'"),
+        ("target-version = 3.12", "target-version: expected str, got float"),
+        ('free-threaded = "yes"', "free-threaded: expected bool, got str"),
+        ('free_threaded = true', "did you mean 'free-threaded'?"),
+    ],
+)
+def test_bad_targets_are_clear_errors(tmp_path: Path, line: str, message: str) -> None:
+    write(tmp_path, "pyproject.toml", f"[tool.gillint]\n{line}\n")
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("?", r"\?")):
+        load_config(tmp_path / "pyproject.toml")
+
+
+def test_show_settings_names_each_target_and_its_origin(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", '[project]\nrequires-python = ">=3.10"\n[tool.gillint]\nstart-method = "spawn"\n')
+    write(tmp_path, "mod.py", "x = 1\n")
+    text = gillint("--show-settings", "mod.py", "--free-threaded", cwd=tmp_path).stdout.decode()
+    assert 'target-version = "3.10"  # requires-python in ' in text
+    assert f'start-method = "spawn"  # {tmp_path / "pyproject.toml"}' in text
+    assert "free-threaded = true  # command line" in text
+
+
+def test_the_command_line_takes_precedence(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", '[tool.gillint]\nstart-method = "spawn"\ntarget-version = "3.10"\n')
+    write(tmp_path, "mod.py", "x = 1\n")
+    text = gillint("--show-settings", "mod.py", "--start-method", "fork", "--target-version", "3.14",
+                   cwd=tmp_path).stdout.decode()
+    assert 'start-method = "fork"  # command line' in text and 'target-version = "3.14"  # command line' in text
+    assert gillint("--start-method", "posix", "mod.py", cwd=tmp_path).returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("method", "version", "defaults"),
+    [
+        ("portable", (3, 9), {FORK, SPAWN, FORKSERVER}),
+        ("portable", (3, 13), {FORK, SPAWN, FORKSERVER}),
+        ("portable", (3, 14), {SPAWN, FORKSERVER}),
+        ("fork", (3, 13), {FORK}),
+        ("fork", (3, 14), {FORKSERVER}),  # Linux's default from 3.14
+        ("spawn", (3, 9), {SPAWN}),
+        ("forkserver", (3, 12), {FORKSERVER}),
+    ],
+)
+def test_default_start_methods(method: str, version: tuple[int, int], defaults: set[str]) -> None:
+    assert Targets(version, method).default_methods() == defaults
