@@ -4,7 +4,8 @@ Parsing and indexing modules is what gillint pays for; most files of a project n
 process. Two cheap waves over the raw bytes pick the files worth parsing up front:
 
 1. **Keywords**: the file mentions a concurrency module or API (``threading``, ``_thread``,
-   ``concurrent``, ``multiprocessing``, ``to_thread``, ``run_in_executor``) or a name the user
+   ``concurrent``, ``multiprocessing``, ``to_thread``, ``run_in_executor``), forks (``os.fork``,
+   ``pty.fork``, ``forkpty``), or a name the user
    configured (the last component of every dotted name in a list-valued rule option).
 2. **Imports of relevant names**, to a fixpoint: a file that imports a *relevant* name of an
    already selected file (``from workers import run_all``), or imports such a module and uses
@@ -24,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
-from gillint.api.concurrency import API_NAMES, TRIGGER_WORDS
+from gillint.api.concurrency import API_NAMES, FORK_WORDS, TRIGGER_WORDS
 
-#: A file that mentions none of these cannot dispatch work or start a process by itself.
-KEYWORDS: tuple[bytes, ...] = tuple(word.encode() for word in TRIGGER_WORDS)
+#: A file that mentions none of these cannot dispatch work, start a process or fork by itself.
+KEYWORDS: tuple[bytes, ...] = tuple(word.encode() for word in (*TRIGGER_WORDS, *FORK_WORDS))
 #: A top-level block that mentions one of these (or an alias of one) may dispatch or start a
 #: process when called or instantiated from another file: its name is *relevant*.
 API_WORDS: tuple[bytes, ...] = tuple(word.encode() for word in API_NAMES)
