@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from gillint.config import ConfigError, load_config
+from fixture_support import FIXTURES
+from gillint.config import Config, ConfigError, load_config, setting_options
+from gillint.engine.discovery import discover
+from gillint.engine.run import lint
+from gillint.findings import Finding, Severity
 from gillint.targets import FORK, FORKSERVER, SPAWN, Targets, oldest_target, running_version
 from test_cli import gillint, write
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
 
 
 @pytest.mark.parametrize(
@@ -99,3 +110,67 @@ def test_the_command_line_takes_precedence(tmp_path: Path) -> None:
 )
 def test_default_start_methods(method: str, version: tuple[int, int], defaults: set[str]) -> None:
     assert Targets(version, method).default_methods() == defaults
+
+
+# -- the same fixture under several targets --------------------------------------------------------------
+
+TARGET_CASES = sorted((FIXTURES / "targets").glob("*.py"))
+_VARIANTS = re.compile(r"^#\s*targets:\s*(.*)$")
+_EXPECT = re.compile(r"#\s*expect\s+(GIL\d{3})\s+under\s+([\w.\- ]+)$")
+
+
+def _variants(path: Path) -> dict[str, dict[str, Any]]:
+    """``# targets: name: key = value, ... | name | ...`` on the first line: each variant's settings."""
+    match = _VARIANTS.match(path.read_text(encoding="utf-8").splitlines()[0])
+    assert match, f"{path.name}: the first line must name the targets"
+    variants = {}
+    for part in match.group(1).split("|"):
+        name, _, body = part.partition(":")
+        table = tomllib.loads(body.replace(",", "\n")) if body.strip() else {}
+        variants[name.strip()] = {key.replace("-", "_"): value for key, value in table.items()}
+    return variants
+
+
+def _expected_under(path: Path, variant: str) -> set[tuple[int, str]]:
+    expected = set()
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        match = _EXPECT.search(line)
+        if match and variant in match.group(2).split():
+            expected.add((number, match.group(1)))
+    return expected
+
+
+def _findings_under(path: Path, settings: dict[str, Any]) -> list[Finding]:
+    defaults = {option.attribute: option.default for option in setting_options()}
+    config = Config(select=("GIL",), root=path.parent, settings={**defaults, **settings})
+    return lint(discover([str(path)], config), config).findings
+
+
+TARGET_VARIANTS = [(path, name) for path in TARGET_CASES for name in _variants(path)]
+
+
+@pytest.mark.parametrize(("path", "variant"), TARGET_VARIANTS,
+                         ids=[f"{path.stem}-{name}" for path, name in TARGET_VARIANTS])
+def test_the_same_fixture_under_each_target(path: Path, variant: str) -> None:
+    settings = _variants(path)[variant]
+    found = {(f.line, f.code) for f in _findings_under(path, settings)}
+    expected = _expected_under(path, variant)
+    assert found == expected, f"missing: {sorted(expected - found)}\nunexpected: {sorted(found - expected)}"
+
+
+def test_every_target_fixture_differs_between_targets() -> None:
+    """The variants of each fixture do not all give the same findings (else it shows nothing)."""
+    assert TARGET_CASES
+    for path in TARGET_CASES:
+        results = {frozenset(_expected_under(path, name)) for name in _variants(path)}
+        assert len(results) > 1, path.name
+
+
+def test_free_threaded_races_are_errors_that_say_why() -> None:
+    path = FIXTURES / "targets" / "threads.py"
+    races = [f for f in _findings_under(path, {}) if f.code == "GIL301"]
+    free = [f for f in _findings_under(path, {"free_threaded": True}) if f.code == "GIL301"]
+    assert races and all(f.severity is Severity.WARNING for f in races)
+    assert free and all(f.severity is Severity.ERROR for f in free)
+    assert all("without any preemption point" in f.message for f in free)
+    assert not any("preemption point" in f.message for f in races)

@@ -19,15 +19,19 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from dataclasses import dataclass, replace
+from typing import Any, Mapping, Optional, TypeVar
 
+from gillint.findings import Severity
 from gillint.options import Option
 
 #: The start methods of multiprocessing.
 FORK, SPAWN, FORKSERVER = "fork", "spawn", "forkserver"
 START_METHODS = (FORK, SPAWN, FORKSERVER)
 PORTABLE = "portable"
+#: Pickling of a dispatch (:class:`gillint.facts.dispatch.Pickling`): what a process start pickles only
+#: under spawn and forkserver (``Process(target=...)``, pool initializers).
+_SPAWN_PICKLING = "spawn"
 #: The oldest and newest Python a target may name.
 OLDEST, NEWEST = (3, 9), (3, 14)
 VERSIONS = tuple(f"3.{minor}" for minor in range(OLDEST[1], NEWEST[1] + 1))
@@ -117,6 +121,41 @@ class Targets:
         """May the process started at ``site`` be a fork of this one (the fork start method)?"""
         return FORK in self.methods(project, site)
 
+    @property
+    def pickles_unchosen_starts(self) -> bool:
+        """Does a process whose start method the code does not choose pickle itself, its target and
+        arguments when started (spawn or forkserver among the target's defaults)?"""
+        return bool(self.default_methods() - {FORK})
+
+    def pickles_sent(self, project: Any, dispatch: Any) -> bool:
+        """Is what ``dispatch`` (a :class:`~gillint.facts.dispatch.Dispatch` to processes) sends pickled
+        under this target? Tasks always are; a process's target and arguments and a pool's initializer
+        only when the start may spawn (GIL201, GIL202)."""
+        if dispatch.pickling != _SPAWN_PICKLING:
+            return True
+        return self.pickles_at_process_start(project, dispatch.site)
+
+    # -- threads ----------------------------------------------------------------------------------
+
+    @property
+    def threads_scale(self) -> bool:
+        """Do threads running Python code run in parallel (a free-threaded build)? Then CPU-bound work
+        on threads is not a mistake (GIL101 reports nothing)."""
+        return self.free_threaded
+
+    def race(self, report: _Report) -> _Report:
+        """A GIL301 finding under this target: on a free-threaded build an unguarded update races on
+        every run, without waiting for a thread switch, so it is an error and says so."""
+        if not self.free_threaded:
+            return report
+        message = (f"{report.message}; on a free-threaded build threads run at the same time, so updates "
+                   "are lost without any preemption point")
+        return replace(report, message=message, severity=Severity.ERROR)
+
+
+#: A :class:`gillint.rules.base.Report` (which imports this module).
+_Report = TypeVar("_Report", bound=Any)
+
 
 # -- requires-python --------------------------------------------------------------------------------
 
@@ -159,3 +198,53 @@ def _compare(version: tuple[int, ...], release: tuple[int, ...]) -> int:
     left = tuple(version) + (0,) * (width - len(version))
     right = tuple(release) + (0,) * (width - len(release))
     return (left > right) - (left < right)
+
+
+# -- what each rule's page says about the targets (its "Targets" section) ------------------------------
+
+#: The "Targets" section of each rule page, by code (GIL402 keeps its own, with its rule).
+TARGETS_DOC = {
+    "GIL101": """
+| target | findings |
+|---|---|
+| `free-threaded = false` (the default) | reported |
+| `free-threaded = true` | not reported: threads run Python code in parallel on 3.13t/3.14t, so they scale |
+
+`target-version` and `start-method` do not change it. Code that must also run on GIL builds keeps
+the problem there: leave `free-threaded` off unless every deployment is free-threaded.
+""",
+    "GIL201": """
+| target | tasks (`submit`, `map`, `apply_async`...) | `Process(target=...)`, `initializer=` |
+|---|---|---|
+| `start-method = "portable"` (the default) | reported | reported |
+| `start-method = "spawn"` or `"forkserver"` | reported | reported |
+| `start-method = "fork"`, `target-version` before 3.14 | reported | not reported: a forked child inherits them |
+| `start-method = "fork"`, `target-version = "3.14"` or later | reported | reported: Linux forks no more |
+| `free-threaded = true` | no change | no change |
+
+A start method chosen in code (`get_context("fork")`, `set_start_method("fork")`, also in the
+program's `__main__` module) decides for the processes it governs, whatever the target.
+""",
+    "GIL401": """
+| target | findings |
+|---|---|
+| `start-method = "portable"` (the default), `"spawn"` or `"forkserver"` | reported |
+| `start-method = "fork"`, `target-version` before 3.14 | not reported: a forked child does not import it |
+| `start-method = "fork"`, `target-version = "3.14"` or later | reported: Linux defaults to forkserver from 3.14 |
+| `free-threaded = true` | no change |
+
+A start method chosen in code for the process decides whatever the target: `get_context("spawn")`
+is reported under `start-method = "fork"` too, and a module that calls `set_start_method("fork")`
+is not reported.
+""",
+    "GIL301": """
+| target | findings |
+|---|---|
+| `free-threaded = false` (the default) | severity `warning`: an update is lost when a thread switch falls inside it |
+| `free-threaded = true` | severity `error`: threads run at once, updates are lost without any preemption point |
+
+`target-version` and `start-method` do not change it.
+""",
+}
+TARGETS_DOC["GIL202"] = TARGETS_DOC["GIL201"].replace("`Process(target=...)`, `initializer=`",
+                                                      "`Process(args=...)`, `initargs=`")

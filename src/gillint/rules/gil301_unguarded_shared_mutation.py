@@ -12,6 +12,7 @@ from gillint.facts.threads import ThreadedFunction, concurrent_window, run_toget
 from gillint.findings import Evidence, Location, Severity, Site
 from gillint.project import FunctionInfo, ModuleInfo, Project
 from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
+from gillint.targets import TARGETS_DOC
 
 _MAX_SHOWN = 60
 
@@ -142,9 +143,14 @@ threads = [threading.Thread(target=record, args=(1000,)) for _ in range(4)]
             "(https://docs.python.org/3/faq/library.html#what-kinds-of-global-value-mutation-are-thread-safe)",
             "[PEP 703: Making the Global Interpreter Lock Optional](https://peps.python.org/pep-0703/)",
         ),
+        extra_sections=(("Targets", TARGETS_DOC["GIL301"]),),
     )
 
     def check(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:
+        for report in self._races(module, context):
+            yield context.targets.race(report)
+
+    def _races(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:
         project = context.project
         racing: list[tuple[ThreadedFunction, Mutation, str]] = []
         for threaded in threaded_functions(project, module):
