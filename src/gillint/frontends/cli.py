@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -99,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="wall-clock limit per finding (default 8; [tool.gillint.verify] timeout)")
     verify.add_argument("--verify-budget", type=float, metavar="SECONDS",
                         help="limit for all verification together (default 120; [tool.gillint.verify] budget)")
+    verify.add_argument("--verify-python", metavar="PATH",
+                        help="run the probes under this interpreter, e.g. a free-threaded 3.13t "
+                             "(default: the one running gillint; [tool.gillint.verify] python)")
     verify.add_argument("--drop-refuted", action="store_true",
                         help="leave out findings the verifier refuted (implies --verify)")
     verify.add_argument("--only-confirmed", action="store_true",
@@ -373,9 +378,13 @@ def _verify(result: RunResult, config: Config, args: argparse.Namespace) -> None
 
     try:
         settings = settings_from(config.verify, timeout=args.verify_timeout, budget=args.verify_budget,
-                                 sandboxed=not args.verify_unsandboxed)
+                                 python=args.verify_python, sandboxed=not args.verify_unsandboxed)
     except ValueError as error:
         raise ConfigError(f"{config.source}: {error}" if config.source else str(error)) from None
+    python = shutil.which(settings.python)
+    if python is None:
+        raise ConfigError(f"--verify-python: {settings.python!r} is not an interpreter that can be run")
+    settings = replace(settings, python=python)
     progress = _progress_line if sys.stderr.isatty() else None
     try:
         result.verifications = verify(result.findings, settings, progress)
