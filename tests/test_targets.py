@@ -174,3 +174,14 @@ def test_free_threaded_races_are_errors_that_say_why() -> None:
     assert free and all(f.severity is Severity.ERROR for f in free)
     assert all("without any preemption point" in f.message for f in free)
     assert not any("preemption point" in f.message for f in races)
+
+
+def test_the_cache_keeps_targets_apart(tmp_path: Path) -> None:
+    """A finding cached under one target is not reused under another."""
+    write(tmp_path, "pyproject.toml", "[tool.gillint]\n")
+    write(tmp_path, "work.py", "import multiprocessing\n\n\ndef main():\n"
+                               "    multiprocessing.Process(target=lambda: None).start()\n")
+    assert "GIL201" in gillint("work.py", cwd=tmp_path).stdout.decode()
+    assert "GIL201" not in gillint("work.py", "--start-method", "fork", cwd=tmp_path).stdout.decode()
+    assert "GIL201" in gillint("work.py", "--start-method", "fork", "--target-version", "3.14",
+                               cwd=tmp_path).stdout.decode()
