@@ -32,8 +32,10 @@ from dataclasses import dataclass
 from typing import Optional
 
 from gillint.api.concurrency import (
+    EAGER_PROCESS_POOLS,
     EXECUTOR_TASK_METHODS,
     FORK_CALLS,
+    MANAGER_FACTORIES,
     POOL_TASK_METHODS,
     THREAD_CLASSES,
     THREAD_POOLS,
@@ -62,6 +64,11 @@ _STOPS = ("join", "shutdown", "terminate")
 _LEFT_RUNNING_DEPTH = 2
 #: How many process starts a function's forks are collected up to (the rule needs the first that forks).
 _MAX_FORKS = 4
+#: The last names of the calls that can start a process themselves (``ctx.Pool(4)``, ``child.start()``,
+#: ``executor.submit(...)``, ``Manager()``): only those, and calls of project code that may reach a
+#: process API, are asked whether they start one (the question costs type inference).
+_PROCESS_CALL_NAMES = frozenset({"start", "run_in_executor", *EXECUTOR_TASK_METHODS,
+                                 *(name.rpartition(".")[2] for name in EAGER_PROCESS_POOLS | MANAGER_FACTORIES)})
 
 
 @dataclass(frozen=True)
@@ -102,8 +109,7 @@ def forks_at(project: Project, site: CallSite) -> tuple[Fork, ...]:
     own = direct_fork(project, site)
     if own is not None:
         return (own,)
-    name = project.qualified_name(site.node.func, site.scope)
-    if not may_reach_workers(project, name):
+    if not _worth_following(project, site):
         return ()
     found: list[Fork] = []
     for function in _called_functions(project, site):
@@ -130,6 +136,10 @@ def direct_fork(project: Project, site: CallSite) -> Optional[Fork]:
     name = project.qualified_name(site.node.func, site.scope)
     if name in FORK_CALLS:
         return Fork(site, f"{name}()", always=True)
+    func = site.node.func
+    last = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    if last not in _PROCESS_CALL_NAMES and (name is None or not may_reach_workers(project, name)):
+        return None
     how = process_start(project, site)
     if how is None:
         return None
@@ -224,8 +234,7 @@ def _start(project: Project, call: CallSite) -> Optional[_Start]:
     if source is not None:
         key, what = source
         return _Start(call, RunningThread(what, module.line_of(call.node), module.display_path), key)
-    name = project.qualified_name(call.node.func, call.scope)
-    if name is not None and not may_reach_workers(project, name):
+    if not _worth_following(project, call):
         return None
     for function in _called_functions(project, call):
         running = left_running(project, function)
@@ -242,8 +251,20 @@ def _start(project: Project, call: CallSite) -> Optional[_Start]:
 
 
 def _inner_functions(project: Project, call: CallSite) -> list[FunctionInfo]:
-    name = project.qualified_name(call.node.func, call.scope)
-    return _called_functions(project, call) if name is None or may_reach_workers(project, name) else []
+    return _called_functions(project, call) if _worth_following(project, call) else []
+
+
+def _worth_following(project: Project, site: CallSite) -> bool:
+    """Is the project code ``site`` calls searched for forks and threads? A call gillint can name, when
+    the prefilter saw that it may reach a thread or process API; of the others, only plain names and
+    methods of ``self``/``cls``: finding the class of any other object at every call of the program
+    costs more type inference than the rest of the analysis."""
+    name = project.qualified_name(site.node.func, site.scope)
+    if name is not None:
+        return may_reach_workers(project, name)
+    func = site.node.func
+    return isinstance(func, ast.Name) or (
+        isinstance(func, ast.Attribute) and (is_name(func.value, "self") or is_name(func.value, "cls")))
 
 
 def left_running(project: Project, function: FunctionInfo) -> Optional[RunningThread]:
