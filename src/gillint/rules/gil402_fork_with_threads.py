@@ -122,7 +122,10 @@ def main(items):
 - A `join()`, `shutdown()` or `terminate()` on the same name counts as stopping the threads, even with
   a timeout that may expire, or when only some threads of a list were joined.
 - Forks are followed into the project functions a call reaches, at any depth; only the first few
-  process starts of each function are considered.
+  process starts of each function are considered. Calls are followed when gillint can name them
+  (`helper()`, `module.helper()`) or when they are methods of `self`/`cls`: a fork or thread behind
+  a method of another object (`self.server.spawn()`) is not seen, and neither is a process pool
+  made by a call gillint cannot name unless its name says so (`ctx.Pool(4)`).
 - `multiprocessing.Pool` and `ProcessPoolExecutor` themselves run helper threads in the parent: a
   fork while one is running is not reported.
 - A process started under the default start method is reported when the target allows fork
