@@ -22,6 +22,7 @@ from gillint.options import Option
 from gillint.patterns import PathPatterns, anchored
 from gillint.project.sources import resolve_path
 from gillint.rules import all_rules
+from gillint.targets import TARGET_OPTIONS, oldest_target
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -63,6 +64,11 @@ def rule_options() -> list[Option]:
         for option in rule.options:
             seen.setdefault(option.name, option)
     return list(seen.values())
+
+
+def setting_options() -> list[Option]:
+    """Every option that reaches the rules (``RuleContext.settings``): the targets, then rule options."""
+    return [*TARGET_OPTIONS, *rule_options()]
 
 
 @dataclass(frozen=True)
@@ -108,8 +114,9 @@ class Config:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     respect_gitignore: bool = True
     force_exclude: bool = False
-    #: Rule options by attribute name (``extend_releases_gil``), defaults filled in.
-    settings: Mapping[str, Any] = field(default_factory=lambda: {o.attribute: o.default for o in rule_options()})
+    #: Target settings and rule options by attribute name (``start_method``, ``extend_releases_gil``),
+    #: defaults filled in (``target_version`` None: the running interpreter).
+    settings: Mapping[str, Any] = field(default_factory=lambda: {o.attribute: o.default for o in setting_options()})
     verify: Mapping[str, Any] = field(default_factory=dict)
     #: Where relative patterns are anchored and the cache lives: the directory of the pyproject.toml, or the cwd.
     root: Path = field(default_factory=Path.cwd)
@@ -290,7 +297,7 @@ def load_config(pyproject: Optional[Path], explicit: bool = False) -> Config:
 
 
 def _load(pyproject: Path, explicit: bool, extending: tuple[Path, ...]) -> Config:
-    table = _read_table(pyproject)
+    table, requires_python = _read_table(pyproject)
     if table is None:
         if explicit:
             raise ConfigError(f"{pyproject}: no [tool.gillint] table")
@@ -298,10 +305,11 @@ def _load(pyproject: Path, explicit: bool, extending: tuple[Path, ...]) -> Confi
     base = Config()
     if "extend" in table:
         base = _extended(table["extend"], pyproject, extending)
-    return _from_table(table, pyproject, base)
+    return _from_table(table, pyproject, base, requires_python)
 
 
-def _read_table(pyproject: Path) -> Optional[Mapping[str, Any]]:
+def _read_table(pyproject: Path) -> tuple[Optional[Mapping[str, Any]], Optional[str]]:
+    """``[tool.gillint]`` of ``pyproject``, and its ``[project] requires-python`` when it is a string."""
     try:
         text = pyproject.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -313,7 +321,9 @@ def _read_table(pyproject: Path) -> Optional[Mapping[str, Any]]:
     table = data.get("tool", {}).get("gillint")
     if table is not None and not isinstance(table, dict):
         raise ConfigError(f"{pyproject}: [tool.gillint] must be a table")
-    return table
+    project = data.get("project")
+    requires = project.get("requires-python") if isinstance(project, dict) else None
+    return table, requires if isinstance(requires, str) else None
 
 
 def _extended(value: Any, pyproject: Path, extending: tuple[Path, ...]) -> Config:
@@ -328,10 +338,12 @@ def _extended(value: Any, pyproject: Path, extending: tuple[Path, ...]) -> Confi
     return _load(base, True, (*extending, resolve_path(pyproject)))
 
 
-def _from_table(table: Mapping[str, Any], pyproject: Path, base: Config) -> Config:
-    """``base`` (the defaults, or what ``extend`` names) updated with ``table``."""
+def _from_table(table: Mapping[str, Any], pyproject: Path, base: Config, requires_python: Optional[str] = None,
+                ) -> Config:
+    """``base`` (the defaults, or what ``extend`` names) updated with ``table``; without a
+    ``target-version`` of its own, the oldest version ``requires_python`` (of the same file) allows."""
     core = {option.name: option for option in CORE_OPTIONS}
-    rules = {option.name: option for option in rule_options()}
+    rules = {option.name: option for option in setting_options()}
     values: dict[str, Any] = {}
     settings = dict(base.settings)
     origins = dict(base.origins)
@@ -361,6 +373,11 @@ def _from_table(table: Mapping[str, Any], pyproject: Path, base: Config) -> Conf
         else:
             settings[option.attribute] = checked
         origins[key] = where
+    if "target-version" not in table and requires_python is not None:
+        inferred = oldest_target(requires_python)
+        if inferred is not None:
+            settings["target_version"] = inferred
+            origins["target-version"] = f"requires-python in {pyproject}"
     per_file = _per_file_ignores(table.get("per-file-ignores", {}), pyproject)
     if "per-file-ignores" in table:
         origins["per-file-ignores"] = where

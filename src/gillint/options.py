@@ -8,12 +8,14 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Option:
-    """A setting: its ``[tool.gillint]`` key (kebab-case), type, default and help text."""
+    """A setting: its ``[tool.gillint]`` key (kebab-case), type, default, help text and allowed values."""
 
     name: str
     type: str  # "list[str]", "str", "int", "bool"
     default: Any
     help: str
+    #: For a "str" option: the values it accepts (empty: any string).
+    choices: tuple[str, ...] = ()
 
     @property
     def attribute(self) -> str:
@@ -25,7 +27,8 @@ class Option:
         return f"--{self.name}"
 
     def check(self, value: Any) -> Any:
-        """Return ``value`` if it has this option's type, else raise ``TypeError`` naming the type."""
+        """Return ``value`` if it has this option's type (and is one of its choices), else raise
+        ``TypeError`` naming the type or the choices."""
         expected = {"str": str, "int": int, "bool": bool}.get(self.type)
         if self.type == "list[str]":
             if isinstance(value, list) and all(isinstance(item, str) for item in value):
@@ -33,5 +36,7 @@ class Option:
         elif expected is not None and isinstance(value, expected) and not (
             expected is int and isinstance(value, bool)
         ):
+            if self.choices and value not in self.choices:
+                raise TypeError(f"expected one of {', '.join(map(repr, self.choices))}, got {value!r}")
             return value
         raise TypeError(f"expected {self.type}, got {type(value).__name__}")

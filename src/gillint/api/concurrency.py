@@ -46,6 +46,13 @@ PROCESS_CLASSES = frozenset({
     "torch.multiprocessing.Process",
 })
 
+#: ``Timer`` is a ``Thread`` whose ``start()`` starts a thread.
+TIMER_CLASSES = frozenset({"threading.Timer"})
+#: Thread pools whose threads start when the pool is made (an executor starts them when given work).
+THREADS_AT_CONSTRUCTION = frozenset({"multiprocessing.pool.ThreadPool", "multiprocessing.dummy.Pool"})
+#: Calls that fork the calling process whatever the multiprocessing start method.
+FORK_CALLS = frozenset({"os.fork", "os.forkpty", "pty.fork"})
+
 #: ``Manager()`` starts its server process at once; a ``SyncManager`` on ``.start()``.
 MANAGER_FACTORIES = frozenset({"multiprocessing.Manager"})
 MANAGER_CLASSES = frozenset({"multiprocessing.managers.SyncManager", "multiprocessing.managers.BaseManager"})
@@ -97,8 +104,13 @@ WORKER_APIS = (THREAD_CLASSES | THREAD_POOLS | PROCESS_POOLS | PROCESS_CLASSES |
 #: Words a file mentions when it can start a thread or process by itself: the modules that can, and
 #: the method that hands work to an executor made elsewhere (``asyncio.to_thread`` contains ``_thread``).
 TRIGGER_WORDS = ("threading", "_thread", "concurrent", "multiprocessing", "run_in_executor")
+#: What a file that forks the process by itself mentions (``os.fork()``, ``os.forkpty()``, ``pty.fork()``).
+FORK_WORDS = ("os.fork", "pty.fork", "forkpty")
 #: The last component of every API name (``Thread``, ``Pool``, ``to_thread``...), and ``Executor``
 #: (subclasses of ``concurrent.futures.Executor``): what code that may start workers mentions.
-API_NAMES = tuple(sorted({name.rpartition(".")[2] for name in WORKER_APIS} | {"Executor", "run_in_executor"}))
+#: ``set_start_method`` and ``fork`` too: a function that calls them matters to the start method a
+#: process gets (GIL201/GIL202/GIL401) and to what forks while threads run (GIL402).
+API_NAMES = tuple(sorted({name.rpartition(".")[2] for name in (*WORKER_APIS, *FORK_CALLS)}
+                         | {"Executor", "run_in_executor", "set_start_method"}))
 #: Methods that start a thread or process or hand work to a pool.
 DISPATCH_METHODS = tuple(sorted(POOL_TASK_METHODS | EXECUTOR_TASK_METHODS | {"start", "to_thread", "run_in_executor"}))

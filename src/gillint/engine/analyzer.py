@@ -26,7 +26,7 @@ class Analyzer:
         self.config = config
         self.project = project if project is not None else Project()
         self.rules: list[Rule] = [cls() for cls in all_rules() if config.is_enabled(cls.code)]
-        self.context = RuleContext(self.project, config.settings)
+        self.context = RuleContext.of(self.project, config.settings)
 
     def load(self, file: SourceFile, data: Union[bytes, str, None] = None) -> ModuleInfo | Finding:
         """Parse and index a file (or ``data``, its content as bytes or text); ``GIL000`` when that fails."""
@@ -92,6 +92,6 @@ def _finding(rule: Rule, report: Report, module: ModuleInfo) -> Finding:
         code=rule.code,
         name=rule.name,
         message=report.message,
-        severity=rule.severity,
+        severity=report.severity or rule.severity,
         evidence=report.evidence,
     )

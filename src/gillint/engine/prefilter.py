@@ -7,8 +7,8 @@ process. Two cheap waves over the raw bytes pick the files worth parsing up fron
    ``concurrent``, ``multiprocessing``, ``to_thread``, ``run_in_executor``), a threading server
    (``ThreadingMixIn``, ``ThreadingHTTPServer``...), a library that serves code from threads
    (``waitress``, ``cheroot``, ``websockets``, ``werkzeug``), ``add_done_callback``, a lock being
-   made (``Lock(``), or a name the user configured (the last name in every entry of a list-valued
-   rule option).
+   made (``Lock(``), forks (``os.fork``, ``pty.fork``, ``forkpty``), or a name the user configured
+   (the last name in every entry of a list-valued rule option).
 2. **Imports of relevant names**, to a fixpoint: a file that imports a *relevant* name of an
    already selected file (``from workers import run_all``), or imports such a module and uses
    ``.name`` on it (``import workers; workers.run_all()``), or star-imports it. A name is relevant
@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
-from gillint.api.concurrency import API_NAMES, TRIGGER_WORDS
+from gillint.api.concurrency import API_NAMES, FORK_WORDS, TRIGGER_WORDS
 from gillint.api.servers import SERVER_NAMES, SERVING_WORDS
 
-#: A file that mentions none of these cannot dispatch work or start a process by itself.
-KEYWORDS: tuple[bytes, ...] = tuple(word.encode() for word in (*TRIGGER_WORDS, *SERVING_WORDS))
+#: A file that mentions none of these cannot dispatch work, start a process or fork by itself.
+KEYWORDS: tuple[bytes, ...] = tuple(word.encode() for word in (*TRIGGER_WORDS, *SERVING_WORDS, *FORK_WORDS))
 #: A top-level block that mentions one of these (or an alias of one) may dispatch or start a
 #: process when called or instantiated from another file: its name is *relevant*.
 API_WORDS: tuple[bytes, ...] = tuple(word.encode() for word in (*API_NAMES, *SERVER_NAMES))

@@ -218,10 +218,9 @@ def process_sends(project: Project, module: ModuleInfo) -> Iterator[Sent]:
 
 
 def _pickles(project: Project, dispatch: Dispatch) -> bool:
-    """A process dispatch whose payload is pickled under the start method its module may use."""
-    if dispatch.executor is not Executor.PROCESS or dispatch.pickling is Pickling.NEVER:
-        return False
-    return dispatch.pickling is Pickling.ALWAYS or "fork" not in start_method_choice(project, dispatch.module).named
+    """A process dispatch whose payload is pickled under some start method; whether the start method
+    that governs it pickles is the target's question (:meth:`gillint.targets.Targets.pickles_sent`)."""
+    return dispatch.executor is Executor.PROCESS and dispatch.pickling is not Pickling.NEVER
 
 
 def _dispatch_sends(project: Project, dispatch: Dispatch) -> Iterator[Sent]:
@@ -1182,8 +1181,9 @@ Default start method:
 be passed to `Process(args=...)` and `initargs` under any start method (that is inheritance), but
 never as a pool task argument.
 
-When a module explicitly selects fork (`multiprocessing.set_start_method("fork")` or
-`multiprocessing.get_context("fork")`), gillint does not report `Process(...)` and initializer sites of
-that module: under fork nothing is pickled for them. Such code still fails where fork does not exist
-(Windows) or is unsafe (macOS).
+When the code selects fork for a process or pool (`multiprocessing.get_context("fork").Process(...)`,
+`set_start_method("fork")` in the program's set-up), or the target does (`start-method = "fork"`
+before 3.14: see Targets), gillint does not report its `Process(...)` and initializer sites: under
+fork nothing is pickled for them. Such code still fails where fork does not exist (Windows) or is
+unsafe (macOS).
 """

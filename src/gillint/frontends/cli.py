@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -26,6 +28,7 @@ from gillint.config import (
     Resolver,
     Selection,
     rule_options,
+    setting_options,
     validate_codes,
 )
 from gillint.engine.cache import CACHE_DIR_NAME
@@ -36,10 +39,12 @@ from gillint.engine.run import lint
 from gillint.findings import UNUSED_NOQA_CODE, Finding, RunResult, sorted_findings
 from gillint.frontends.adopt import add_noqa_comments, unused_noqa
 from gillint.patterns import anchored
+from gillint.project.model import display_path
 from gillint.project.sources import resolve_path
 from gillint.report import FORMATS, ReportOptions
 from gillint.rules import all_rules
 from gillint.rules.docs import documented, documented_for, render_rule_doc
+from gillint.targets import TARGET_OPTIONS, running_version
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -63,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
             selection.add_argument(option.flag, metavar="PATTERNS" if option.name in PATTERN_KEYS else "CODES",
                                    type=_comma_list, default=None, help=f"comma-separated {option.help}")
     selection.add_argument("--disable-noqa", action="store_true", help="report findings hidden by # noqa")
+    targets = parser.add_argument_group("targets: where the code runs (also [tool.gillint] keys)")
+    for option in TARGET_OPTIONS:
+        if option.type == "bool":
+            targets.add_argument(option.flag, action=argparse.BooleanOptionalAction, default=None,
+                                 help=f"{option.help} (default: off)")
+        else:
+            targets.add_argument(option.flag, choices=option.choices, default=None, help=option.help)
     rules = parser.add_argument_group("rule options (also [tool.gillint] keys)")
     for option in rule_options():
         rules.add_argument(option.flag, type=_comma_list if option.type == "list[str]" else str,
@@ -89,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="wall-clock limit per finding (default 8; [tool.gillint.verify] timeout)")
     verify.add_argument("--verify-budget", type=float, metavar="SECONDS",
                         help="limit for all verification together (default 120; [tool.gillint.verify] budget)")
+    verify.add_argument("--verify-python", metavar="PATH",
+                        help="run the probes under this interpreter, e.g. a free-threaded 3.13t "
+                             "(default: the one running gillint; [tool.gillint.verify] python)")
     verify.add_argument("--drop-refuted", action="store_true",
                         help="leave out findings the verifier refuted (implies --verify)")
     verify.add_argument("--only-confirmed", action="store_true",
@@ -223,7 +238,7 @@ def _resolver(args: argparse.Namespace) -> Resolver:
             if option.name in PATTERN_KEYS:
                 value = tuple(anchored(pattern, str(resolve_path(Path.cwd()))) for pattern in value)
             values[option.attribute] = value
-    settings = {option.attribute: getattr(args, option.attribute) for option in rule_options()
+    settings = {option.attribute: getattr(args, option.attribute) for option in setting_options()
                 if getattr(args, option.attribute) is not None}
     overrides = Overrides(selection, values, settings)
     return Resolver(overrides, Path(args.config) if args.config else None)
@@ -294,8 +309,8 @@ def _importer_context(files: list[SourceFile], paths: Sequence[str], config: Con
     context: dict[Path, SourceFile] = {}
     for path in sorted(named & linted):
         for importer in importers(path, config):
-            if importer not in linted:
-                context.setdefault(importer, SourceFile(importer, str(importer)))
+            if importer not in linted:  # named as a module loaded on demand would be (messages may name it)
+                context.setdefault(importer, SourceFile(importer, display_path(importer)))
     return list(context.values())
 
 
@@ -332,6 +347,13 @@ def _settings_text(path: str, config: Config) -> str:
     if config.per_file_ignores:
         table = ", ".join(f"{_toml(pattern)} = {_toml(codes)}" for pattern, codes in config.per_file_ignores)
         lines.append(f"  per-file-ignores = {{{table}}}  # {origin('per-file-ignores')}")
+    lines.append("Targets:")
+    for option in TARGET_OPTIONS:
+        value = config.settings.get(option.attribute)
+        if value is None:  # target-version: the running interpreter
+            lines.append(f"  {option.name} = {_toml(running_version())}  # default (the running interpreter)")
+        else:
+            lines.append(f"  {option.name} = {_toml(value)}  # {origin(option.name)}")
     lines.append("Rule options:")
     for option in rule_options():
         lines.append(f"  {option.name} = {_toml(config.settings[option.attribute])}  # {origin(option.name)}")
@@ -356,9 +378,13 @@ def _verify(result: RunResult, config: Config, args: argparse.Namespace) -> None
 
     try:
         settings = settings_from(config.verify, timeout=args.verify_timeout, budget=args.verify_budget,
-                                 sandboxed=not args.verify_unsandboxed)
+                                 python=args.verify_python, sandboxed=not args.verify_unsandboxed)
     except ValueError as error:
         raise ConfigError(f"{config.source}: {error}" if config.source else str(error)) from None
+    python = shutil.which(settings.python)
+    if python is None:
+        raise ConfigError(f"--verify-python: {settings.python!r} is not an interpreter that can be run")
+    settings = replace(settings, python=python)
     progress = _progress_line if sys.stderr.isatty() else None
     try:
         result.verifications = verify(result.findings, settings, progress)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
 from gillint import __version__
-from gillint.config import Config, find_pyproject, load_config, rule_options
+from gillint.config import Config, find_pyproject, load_config, setting_options
 from gillint.engine.discovery import SourceFile
 from gillint.engine.importers import importers
 from gillint.engine.run import lint
@@ -44,6 +44,8 @@ def flake8_option_arguments(option: Option) -> dict[str, Any]:
         arguments["type"] = int
     elif option.type == "bool":
         arguments["action"] = "store_true"
+    if option.choices:
+        arguments["choices"] = option.choices
     return arguments
 
 
@@ -73,7 +75,7 @@ class GillintFlake8:
 
     @classmethod
     def add_options(cls, manager: Any) -> None:
-        for option in rule_options():
+        for option in setting_options():
             manager.add_option(option.flag, **flake8_option_arguments(option))
 
     @classmethod
@@ -84,7 +86,7 @@ class GillintFlake8:
         base = _config_for(resolve_path(Path(self.filename)).parent)
         config = replace(
             base, select=("GIL",), ignore=(), extend_select=(), per_file_ignores=(),
-            settings=merged_settings(base.settings, self._flake8_options, rule_options()),
+            settings=merged_settings(base.settings, self._flake8_options, setting_options()),
         )
         path = Path(self.filename)
         context = [SourceFile(p, str(p)) for p in importers(path, config)] if path.is_file() else []

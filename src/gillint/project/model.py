@@ -215,7 +215,7 @@ class Project:
             return self._by_path[resolved]
         try:
             source = read_source(resolved)
-            module = self._build(resolved, self.display_paths.get(resolved, _display_path(path)), name, is_package,
+            module = self._build(resolved, self.display_paths.get(resolved, display_path(path)), name, is_package,
                                  source)
         except (SourceError, SyntaxProblem, RecursionError, ValueError):
             return None
@@ -636,7 +636,7 @@ class Project:
         return None
 
 
-def _display_path(path: Path) -> str:
+def display_path(path: Path) -> str:
     """How messages name a module loaded to follow an import: relative to the cwd when inside it."""
     try:
         return path.relative_to(Path.cwd()).as_posix()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterator, Mapping, Optional
 
 from gillint.findings import Evidence, Severity
 from gillint.options import Option
 from gillint.project import ModuleInfo, Project
+from gillint.targets import Targets
 
 
 @dataclass(frozen=True)
@@ -37,14 +38,22 @@ class Report:
     #: The module the node belongs to, when it is not the module being checked.
     module: Optional[ModuleInfo] = None
     evidence: Optional[Evidence] = None
+    #: When the target makes this finding more (or less) serious than the rule's usual severity.
+    severity: Optional[Severity] = None
 
 
 @dataclass
 class RuleContext:
-    """What a rule can ask while checking a module: the project model and its settings."""
+    """What a rule can ask while checking a module: the project model, its settings, and the target
+    (the Python version, start method and build the code runs on: :class:`~gillint.targets.Targets`)."""
 
     project: Project
     settings: Mapping[str, Any]
+    targets: Targets = field(default_factory=lambda: Targets.from_settings({}))
+
+    @classmethod
+    def of(cls, project: Project, settings: Mapping[str, Any]) -> RuleContext:
+        return cls(project, settings, Targets.from_settings(settings))
 
 
 class Rule:

@@ -15,6 +15,7 @@ from gillint.options import Option
 from gillint.project import CallableTarget, CallSite, ClassInfo, ModuleInfo, Project, TargetKind, enclosing_function
 from gillint.project.syntax import int_value, string_value, terminal_name
 from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
+from gillint.targets import TARGETS_DOC
 
 _ADVICE = "under the GIL threads take turns; use ProcessPoolExecutor or multiprocessing, or a GIL-releasing library"
 #: APIs whose callers keep running Python code (an event loop) while the thread works.
@@ -200,10 +201,11 @@ def main():
   without annotation that defaults to `None`; a caller passing a process pool is not seen.
 - **Free-threaded builds.** On CPython 3.13t/3.14t with the GIL disabled (`sys._is_gil_enabled()`
   is False) threads do run Python code in parallel and the finding does not apply; extension
-  modules that are not marked free-threading safe re-enable the GIL. Ignore GIL101 for code that
-  only runs on such builds.
+  modules that are not marked free-threading safe re-enable the GIL. Set `free-threaded = true`
+  for code that only runs on such builds (see Targets).
 """,
-        extra_sections=(("How the work is weighed", _WEIGHING), ("Evidence of intent", _INTENT)),
+        extra_sections=(("How the work is weighed", _WEIGHING), ("Evidence of intent", _INTENT),
+                        ("Targets", TARGETS_DOC["GIL101"])),
         references=(
             "[threading: CPython implementation detail (GIL)](https://docs.python.org/3/library/threading.html#thread-objects)",
             "[asyncio.to_thread](https://docs.python.org/3/library/asyncio-task.html#asyncio.to_thread)",
@@ -213,6 +215,8 @@ def main():
     )
 
     def check(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:
+        if context.targets.threads_scale:
+            return  # free-threaded: threads run Python code in parallel
         project = context.project
         knowledge = Knowledge(context.settings.get("extend_releases_gil", ()),
                               context.settings.get("extend_cpu_bound", ()))

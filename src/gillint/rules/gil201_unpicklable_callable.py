@@ -14,6 +14,7 @@ from gillint.facts.pickling import (
 from gillint.findings import Severity
 from gillint.project import ModuleInfo
 from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
+from gillint.targets import TARGETS_DOC
 
 
 class UnpicklableCallable(Rule):
@@ -85,10 +86,12 @@ def main(data):
   nothing is pickled for them and gillint stays silent. Task submission is reported regardless.
 """,
         references=REFERENCES,
-        extra_sections=(("Start methods", START_METHOD_TABLE),),
+        extra_sections=(("Start methods", START_METHOD_TABLE), ("Targets", TARGETS_DOC["GIL201"])),
     )
 
     def check(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:
         for sent, problem in unpicklable_sends(context.project, module, callables=True):
+            if not context.targets.pickles_sent(context.project, sent.dispatch):
+                continue
             message = explain(sent, problem, "the callable")
             yield Report(sent.node, message, evidence=CallableEvidence.of(sent, problem))

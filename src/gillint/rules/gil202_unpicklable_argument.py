@@ -17,6 +17,7 @@ from gillint.facts.pickling import (
 from gillint.findings import Severity
 from gillint.project import ModuleInfo
 from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
+from gillint.targets import TARGETS_DOC
 
 
 class UnpicklableArgument(Rule):
@@ -112,13 +113,17 @@ def main(path):
   reported regardless.
 """,
         references=REFERENCES,
-        extra_sections=(("Start methods", START_METHOD_TABLE),),
+        extra_sections=(("Start methods", START_METHOD_TABLE), ("Targets", TARGETS_DOC["GIL202"])),
     )
 
     def check(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:
         for sent, problem in unpicklable_sends(context.project, module, callables=False):
+            if not context.targets.pickles_sent(context.project, sent.dispatch):
+                continue
             message = explain(sent, problem, _WHAT[sent.role])
             yield Report(sent.node, message, evidence=ArgumentEvidence.of(sent, problem))
+        if not context.targets.pickles_unchosen_starts:
+            return  # the Process subclasses below are started under the target's default method: fork
         for found in process_subclass_problems(context.project, module):
             yield Report(found.node, explain_subclass(found), evidence=ArgumentEvidence.of_subclass(found))
 

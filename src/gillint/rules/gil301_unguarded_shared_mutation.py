@@ -38,6 +38,7 @@ from gillint.findings import Evidence, Location, Severity, Site
 from gillint.options import Option
 from gillint.project import FunctionInfo, ModuleInfo, Project
 from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
+from gillint.targets import TARGETS_DOC
 
 _MAX_SHOWN = 60
 
@@ -259,7 +260,7 @@ waitress run handlers on a thread pool, and so do Falcon's long-lived resources 
 WSGI server. Request handlers of `socketserver`/`http.server`
 threading servers, waitress, cheroot, werkzeug's threaded server and websockets' sync server are
 known without the option.
-"""),),
+"""), ("Targets", TARGETS_DOC["GIL301"])),
         references=(
             "[threading: Lock objects](https://docs.python.org/3/library/threading.html#lock-objects)",
             "[Python FAQ: what kinds of global value mutation are thread-safe?]"
@@ -269,6 +270,10 @@ known without the option.
     )
 
     def check(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:
+        for report in self._races(module, context):
+            yield context.targets.race(report)
+
+    def _races(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:
         project = context.project
         configured = tuple(context.settings.get("thread_entry_points", ()))
         racing: list[tuple[ThreadedFunction, Mutation, str]] = []

@@ -13,6 +13,7 @@ from gillint.findings import Evidence, Severity
 from gillint.project import CallSite, ModuleInfo, Scope, ScopeKind
 from gillint.project.syntax import guarded_branch
 from gillint.rules.base import Report, Rule, RuleContext, RuleDoc
+from gillint.targets import TARGETS_DOC
 
 _CONSEQUENCE = (
     "under spawn and forkserver (Windows, macOS, Linux since Python 3.14) every child re-imports "
@@ -88,6 +89,7 @@ if __name__ == "__main__":
             "(https://docs.python.org/3/library/multiprocessing.html#the-spawn-and-forkserver-start-methods)",
             "[Contexts and start methods](https://docs.python.org/3/library/multiprocessing.html#contexts-and-start-methods)",
         ),
+        extra_sections=(("Targets", TARGETS_DOC["GIL401"]),),
     )
 
     def check(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:
@@ -100,13 +102,15 @@ if __name__ == "__main__":
             if not _runs_at_import(site) or _is_guarded(site):
                 continue
             how = process_start(project, site)
+            if how is not None and not context.targets.reimports_main(project, site):
+                continue  # a forked child does not import the main module again
             if how is not None:
                 yield Report(site.node, f"{how} at import time, outside `if __name__ == \"__main__\":`; "
                              f"{_CONSEQUENCE}", evidence=MainGuardEvidence(module.line_of(site.node),
                                                                            module.display_path))
                 continue
             start = call_starts_process(project, site)
-            if start is not None:
+            if start is not None and context.targets.reimports_main(project, start.site):
                 chain = " -> ".join(start.via)
                 line = start.site.module.line_of(start.site.node)
                 where = "" if start.site.module is module else f" of {start.site.module.display_path}"

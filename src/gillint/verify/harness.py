@@ -416,8 +416,10 @@ def _phase(spec: Dict[str, Any], choice: List[int], threads: int, calls: int, fo
 def role_race(spec: Dict[str, Any], params: Dict[str, Any], channel: Channel) -> None:
     """One call; then each of n threads makes m calls (one, or for calls under 0.2 ms enough for
     5 ms): serially, on threads, and on threads with forced preemption (3 to 10 times, as time
-    allows, until a run differs from the serial one)."""
+    allows, until a run differs from the serial one). With the GIL disabled (a free-threaded build)
+    those runs are plain: threads run at the same time without being preempted."""
     choice = build_call(spec).choice
+    preempt = bool(getattr(sys, "_is_gil_enabled", lambda: True)())
     n = int(spec["threads"])
     one = _phase(spec, choice, 1, 1, False)
     seconds = one.get("seconds", 1.0)
@@ -429,7 +431,7 @@ def role_race(spec: Dict[str, Any], params: Dict[str, Any], channel: Channel) ->
         phases["forced"] = []
         attempts_end = time.monotonic() + 2 * float(spec["phase_seconds"])
         while len(phases["forced"]) < 3 or (len(phases["forced"]) < 10 and time.monotonic() < attempts_end):
-            phases["forced"].append(_phase(spec, choice, n, m, True))
+            phases["forced"].append(_phase(spec, choice, n, m, preempt))
             last, serial = phases["forced"][-1], phases["serial"]
             if (last.get("after"), last.get("distinct")) != (serial.get("after"), serial.get("distinct")):
                 break  # the first run that differs is what gillint reads

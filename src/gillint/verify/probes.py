@@ -403,6 +403,10 @@ def read_race(result: dict[str, Any], target: Optional[Target] = None, what: str
     caller the same object (several is the check passing in several threads). Per-thread keys,
     resets and totals that grow faster break none of these. Races never refute: a clean run proves
     nothing."""
+    if "free-threaded" in result.get("python", ""):  # the harness ran those threads without preempting them
+        verdict = read_race({**result, "python": ""}, target, what, operation)
+        summary = verdict.summary.replace("with forced preemption", "in parallel (free-threaded, not preempted)")
+        return replace(verdict, summary=summary.replace("forced runs", "parallel runs"))
     notes = _notes(result, target)
     if result["one"].get("timed_out") or result.get("serial", {}).get("timed_out"):
         return Verification(Status.INCONCLUSIVE, f"the serial baseline timed out (each run is time-boxed; "
