@@ -14,14 +14,13 @@ for it, never at import: this works under the spawn start method.
 
 from __future__ import annotations
 
-import ast
 import gc
 import multiprocessing
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Optional, Sequence, TypeVar, Union
+from typing import Callable, Hashable, Iterator, Mapping, Optional, Sequence, TypeVar, Union
 
 from gillint.config import Config
 from gillint.engine.analyzer import Analyzer
@@ -181,38 +180,57 @@ class TrackingProject(Project):
     spared loading them.
 
     A fact memoised while checking one file (a function's summary) may have loaded modules;
-    another file that reuses the fact depends on them as well, so each memo remembers what its
-    computation used and replays it on every hit.
+    another file that reuses the fact depends on them as well. Each computation records the lookups
+    it made itself and the facts it asked (a graph, not copies of sets: facts of large packages ask
+    thousands of others); a root file's dependencies are what its graph reaches.
     """
 
     def __init__(self, search_roots: Sequence[Path] = (), relevant: Optional[Mapping[str, frozenset[str]]] = None,
                  shelf: Optional[ModuleShelf] = None) -> None:
         super().__init__(search_roots, relevant, shelf)
-        self._frames: list[Uses] = []
-        self._memo_uses: dict[tuple[str, int], Uses] = {}
+        self._frames: list[_Frame] = []
+        self._fact_frames: dict[Hashable, _Frame] = {}
         self._lookup_uses: dict[str, Uses] = {}
+        self._found_uses: dict[str, Uses] = {}
 
     def tracking(self, work: Callable[[], T]) -> tuple[T, Uses]:
         """Run ``work`` and return its result with what it depended on."""
-        self._frames.append(Uses())
+        self._frames.append(_Frame())
         try:
             result = work()
         finally:
-            used = self._frames.pop()
-        return result, used
+            frame = self._frames.pop()
+        return result, self._closure(frame)
+
+    def _closure(self, root: _Frame) -> Uses:
+        used = Uses()
+        seen: set[int] = set()
+        pending = [root]
+        while pending:
+            frame = pending.pop()
+            if id(frame) in seen:
+                continue
+            seen.add(id(frame))
+            for uses in frame.lookups.values():
+                used.update(uses)
+            pending.extend(self._fact_frames[key] for key in frame.facts if key in self._fact_frames)
+        return used
 
     def module(self, name: str) -> Optional[ModuleInfo]:
         found = super().module(name)
         if found is not None:
-            self._use(Uses({found.path}))
+            uses = self._found_uses.get(name)
+            if uses is None:
+                uses = self._found_uses[name] = Uses({found.path})
+            self._use(name, uses)
         else:  # the result holds while no file appears where the module would be
-            self._use(self._lookups(name))
+            self._use(name, self._lookups(name))
         return found
 
     def may_start_workers(self, dotted: str) -> bool:
         found = self.relevance_of(dotted)
         if found is not None:  # the verdict depends on that module's text
-            self._use(self._lookups(found[0]))
+            self._use(found[0], self._lookups(found[0]))
         return found is None or found[1]
 
     def _lookups(self, name: str) -> Uses:
@@ -225,23 +243,30 @@ class TrackingProject(Project):
             uses = self._lookup_uses[name] = Uses(present, set() if present else set(places))
         return uses
 
-    def memo(self, kind: str, node: ast.AST, compute: Callable[[], T], on_cycle: T) -> T:
-        key = (kind, id(node))
-        if key in self._memo_uses:
-            self._use(self._memo_uses[key])
-            return super().memo(kind, node, compute, on_cycle)
+    def remember(self, key: Hashable, compute: Callable[[], T], on_cycle: T) -> T:
+        if self._frames:
+            self._frames[-1].facts.add(key)
 
         def tracked() -> T:
-            result, used = self.tracking(compute)
-            self._memo_uses[key] = used
-            self._use(used)
-            return result
+            self._frames.append(_Frame())
+            try:
+                return compute()
+            finally:
+                self._fact_frames[key] = self._frames.pop()
 
-        return super().memo(kind, node, tracked, on_cycle)
+        return super().remember(key, tracked, on_cycle)
 
-    def _use(self, uses: Uses) -> None:
+    def _use(self, name: str, uses: Uses) -> None:
         if self._frames:
-            self._frames[-1].update(uses)
+            self._frames[-1].lookups[name] = uses
+
+
+@dataclass
+class _Frame:
+    """What one computation used directly: module lookups (by name) and the facts it asked."""
+
+    lookups: dict[str, Uses] = field(default_factory=dict)
+    facts: set[Hashable] = field(default_factory=set)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Optional, TypeVar, Union
+from typing import Callable, Hashable, Iterable, Mapping, Optional, TypeVar, Union
 
 from gillint.api.concurrency import FACTORY_RESULTS, PARTIAL, context_attribute_type
 from gillint.project.flow import FLOW_SCOPES, reaching_bindings
@@ -248,7 +248,11 @@ class Project:
 
         ``kind`` must name every input besides the node that changes the answer (settings included).
         """
-        return self._facts.get((kind, id(node)), compute, on_cycle)  # nodes live as long as the project
+        return self.remember((kind, id(node)), compute, on_cycle)  # nodes live as long as the project
+
+    def remember(self, key: Hashable, compute: Callable[[], T], on_cycle: T) -> T:
+        """A memoised fact under any hashable ``key`` that names all its inputs (see :meth:`memo`)."""
+        return self._facts.get(key, compute, on_cycle)
 
     # -- names ---------------------------------------------------------------------------------
 
@@ -273,9 +277,13 @@ class Project:
         return [binding for binding in bindings if binding in found]
 
     def definition(self, dotted: str, depth: int = 0) -> Optional[Definition]:
-        """The project function or class a dotted name refers to, following re-exports."""
+        """The project function or class a dotted name refers to, following re-exports and star
+        imports (memoised: packages that star-import each other are searched once per name and depth)."""
         if depth > MAX_DEPTH:
             return None
+        return self.remember(("definition", dotted, depth), lambda: self._definition(dotted, depth), None)
+
+    def _definition(self, dotted: str, depth: int) -> Optional[Definition]:
         parts = dotted.split(".")
         for cut in range(len(parts) - 1, 0, -1):
             module = self.module(".".join(parts[:cut]))
@@ -287,8 +295,7 @@ class Project:
                 return found
             for binding in module.scope.bindings.get(rest[0], []):
                 if binding.kind is BindingKind.IMPORT and binding.imported:
-                    target = ".".join([binding.imported, *rest[1:]])
-                    return self.definition(target, depth + 1)
+                    return self.definition(".".join([binding.imported, *rest[1:]]), depth + 1)
             for star in module.star_imports:
                 found = self.definition(".".join([star, *rest]), depth + 1)
                 if found is not None:
