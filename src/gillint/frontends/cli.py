@@ -17,6 +17,7 @@ from typing import Any, Optional, Sequence
 
 from gillint import __version__
 from gillint.config import (
+    CODE_KEYS,
     CORE_OPTIONS,
     PATTERN_KEYS,
     SELECTION_KEYS,
@@ -208,7 +209,7 @@ def _check_combinations(args: argparse.Namespace) -> None:
 
 def _resolver(args: argparse.Namespace) -> Resolver:
     """The command line as :class:`Overrides` on top of the configuration files."""
-    for name in SELECTION_KEYS:
+    for name in CODE_KEYS:
         codes = getattr(args, name.replace("-", "_"))
         if codes is not None:
             validate_codes(codes, f"--{name}")
@@ -332,6 +333,9 @@ def _settings_text(path: str, config: Config) -> str:
     if config.per_file_ignores:
         table = ", ".join(f"{_toml(pattern)} = {_toml(codes)}" for pattern, codes in config.per_file_ignores)
         lines.append(f"  per-file-ignores = {{{table}}}  # {origin('per-file-ignores')}")
+    lines.append("Fixes:")
+    for name in ("fixable", "unfixable"):
+        lines.append(f"  {name} = {_toml(getattr(config, name))}  # {origin(name)}")
     lines.append("Rule options:")
     for option in rule_options():
         lines.append(f"  {option.name} = {_toml(config.settings[option.attribute])}  # {origin(option.name)}")
