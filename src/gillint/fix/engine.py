@@ -28,7 +28,7 @@ from gillint.engine.discovery import SourceFile
 from gillint.engine.importers import direct_importers
 from gillint.engine.run import filter_findings, lint
 from gillint.findings import ANALYSIS_ERROR_CODE, Finding
-from gillint.fix import gil201, gil301, gil401
+from gillint.fix import gil101, gil201, gil301, gil401
 from gillint.fix.apply import apply_changes, conflicts, edits_between
 from gillint.fix.document import Document, FixContext
 from gillint.fix.model import Candidate, Declined, Edit, Fix, Plan
@@ -37,6 +37,7 @@ from gillint.project.sources import SourceError, module_name_for, read_source
 
 #: The fixer of each code: it proposes a :class:`Candidate` or says why not.
 FIXERS: dict[str, Callable[[Finding, FixContext], Plan]] = {
+    "GIL101": gil101.plan,
     "GIL201": gil201.plan,
     "GIL301": gil301.plan,
     "GIL401": gil401.plan,
