@@ -414,6 +414,8 @@ class FixContext:
     findings: Sequence[Finding]
     #: The module's name, as an importer would write it (its last part).
     module: str
+    #: Is it a module of a package (something imports it, whether or not gillint sees what)?
+    package: bool
     #: The files that import this module, with their text (a bounded text scan, run when asked);
     #: None when the project is too large to scan.
     importers: Callable[[], Optional[list[tuple[Path, str]]]]

@@ -66,6 +66,13 @@ class Target:
         """The module's name as an importer writes it (the last part of its dotted name)."""
         return module_name_for(self.file.path)[0].rsplit(".", 1)[-1]
 
+    @cached_property
+    def package(self) -> bool:
+        """Is the file a module of a package (its directory holds an ``__init__.py``), other than
+        the package's ``__main__.py``, which is run rather than imported?"""
+        name, is_package, _ = module_name_for(self.file.path)
+        return (is_package or "." in name) and self.file.path.name != "__main__.py"
+
     def lint(self, text: str) -> list[Finding]:
         """Every rule's findings in ``text``, ``# noqa`` ignored: what fixes are checked against."""
         every = replace(self.config, select=("GIL",), extend_select=(), ignore=(), per_file_ignores=(),
@@ -128,7 +135,7 @@ class FileFixes:
                 self.document = Document(text)
             except ParserSyntaxError:
                 return
-            context = FixContext(self.document, self.findings, target.module, target.importers)
+            context = FixContext(self.document, self.findings, target.module, target.package, target.importers)
             for finding in self.findings:
                 self.plans[finding] = _plan(finding, context)
         self._texts: dict[int, str] = {}

@@ -138,7 +138,7 @@ def _definition_time(document: Document, definition: Definition, index: int) -> 
     params = definition.params
     for param in (*params.posonly_params, *params.params, *params.kwonly_params):
         if param.default is not None and not is_constant(param.default):
-            return None, "a default value is not a constant"
+            return None, f"its default value `{code_of(param.default)}` is computed where it is defined"
     if not isinstance(definition, cst.FunctionDef):
         return None, None
     evaluated: list[cst.CSTNode] = [d.decorator for d in definition.decorators]

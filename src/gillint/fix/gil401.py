@@ -1,7 +1,8 @@
 """GIL401: the module-level code that starts processes moves under ``if __name__ == "__main__":``.
 
 The moved code is the top-level statement of the first GIL401 finding and everything after it
-(every GIL401 finding of the module shares this one fix). Function and class definitions among
+(every GIL401 finding of the module shares this one fix), with the script code just before it that
+sets the work up (see :func:`_with_setup`). Function and class definitions among
 those statements stay at module level, where a spawned child can find them, when what their
 definition evaluates (decorators, defaults, base classes) is already defined before the moved code.
 The rest goes into ``def main():`` (named ``main`` unless the file uses that name) called under a
@@ -10,9 +11,11 @@ statements go straight under a new guard instead, keeping their names module-lev
 function outside them reads a name they bind, when a name is bound both in and outside them, or
 when they bind nothing.
 
-Safe when no project module imports this one, no function outside the moved code reads a name it
-binds, and no definition had to move. Unsafe otherwise; no fix when an importer uses a name the
-moved code binds (the module is a library whose import does the work).
+Safe when no project module imports this one, it is no module of a package, no function outside
+the moved code reads a name it binds, and no definition had to move. Unsafe otherwise. No fix when
+an importer uses a name the moved code binds (the module is a library whose import does the work),
+when a class or function starts the process while it is being defined, or when a definition that
+would move is used by code that stays.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import libcst as cst
 from libcst.metadata import Assignment
 
 from gillint.findings import Finding
-from gillint.fix.document import Document, FixContext, blank_lines, code_of, nested, spaced, walk
+from gillint.fix.document import Document, FixContext, blank_lines, code_of, is_docstring, nested, spaced, walk
 from gillint.fix.model import Applicability, Candidate, Changes, Declined, Plan
 
 CODE = "GIL401"
@@ -45,6 +48,10 @@ def _plan(context: FixContext, findings: list[Finding]) -> Plan:
     starting = [document.top_level(node) for node in _nodes(document, findings)]
     if not starting:
         return Declined()
+    defining = next((s for s in starting if isinstance(s, (cst.ClassDef, cst.FunctionDef))), None)
+    if defining is not None:
+        return Declined(f"'{defining.name.value}' starts it while it is being defined: start it when it is "
+                        "first needed instead")
     guard = body[-1] if isinstance(body[-1], cst.If) and _is_main_guard(body[-1]) else None
     first = _with_setup(document, min(document.index(s) for s in starting), guard)
     moved = _moved(document, body[first:len(body) - 1 if guard is not None else len(body)], first, starting)
@@ -52,6 +59,10 @@ def _plan(context: FixContext, findings: list[Finding]) -> Plan:
         return Declined()
     bound = _bound_names(document, moved)
     outside = _read_outside(document, bound, [*moved, *([guard] if guard is not None else [])])
+    definitions = {s.name.value for s in moved if isinstance(s, (cst.FunctionDef, cst.ClassDef))}
+    used = sorted(definitions & outside)
+    if used:
+        return Declined(f"'{used[0]}' would move under the guard, but code outside it uses it")
     importers = context.importers()
     users = [path.name for path, text in importers or () if _uses(text, context.module, bound)]
     if users:
@@ -59,13 +70,15 @@ def _plan(context: FixContext, findings: list[Finding]) -> Plan:
                         "starts the work")
     changes = Changes(replace={statement: cst.RemoveFromParent() for statement in moved})
     where = _place(document, changes, moved, guard, bound, outside)
-    safe = importers == [] and not outside and not any(isinstance(s, (cst.FunctionDef, cst.ClassDef)) for s in moved)
+    package = context.package or context.module != "__main__" and any(
+        isinstance(node, cst.ImportFrom) and node.relative for node in walk(document.module))
+    safe = importers == [] and not package and not outside and not definitions
     message = f"Move the module-level code from line {document.span(moved[0])[0][0]} {where}"
     return Candidate(Applicability.SAFE if safe else Applicability.UNSAFE, message, changes, tuple(findings))
 
 
 def _place(document: Document, changes: Changes, moved: list[cst.BaseStatement], guard: Optional[cst.If],
-           bound: dict[str, list[Assignment]], outside: bool) -> str:
+           bound: dict[str, list[Assignment]], outside: set[str]) -> str:
     """Put the moved statements into the existing guard, under a new one, or into a new ``main()``
     called under a new one; says where."""
     statements = nested(moved)
@@ -88,20 +101,20 @@ def _place(document: Document, changes: Changes, moved: list[cst.BaseStatement],
 
 
 def _with_setup(document: Document, first: int, guard: Optional[cst.If]) -> int:
-    """Where the moved code starts: the first start, or the assignments just before it of the
-    objects it starts (``worker = Process(...)`` before ``worker.start()``) that nothing else reads."""
+    """Where the moved code starts: the first start, or the script code just before it (statements
+    that define and import nothing, and are no ``CONSTANT = ...``) when nothing outside reads what it
+    binds: the setup of the work, which a spawned child would otherwise run again on import."""
     body = list(document.module.body)
-    receivers = {node.value.value for node in walk(body[first])
-                 if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name)}
     while first > 0:
         previous = body[first - 1]
-        if not isinstance(previous, cst.SimpleStatementLine) or \
-                any(isinstance(small, (cst.Import, cst.ImportFrom, cst.Expr)) for small in previous.body):
+        if isinstance(previous, (cst.FunctionDef, cst.ClassDef)) or is_docstring(previous) \
+                or isinstance(previous, cst.If) and _is_main_guard(previous) \
+                or any(isinstance(node, (cst.Import, cst.ImportFrom)) for node in walk(previous)):
             break
-        bound = _bound_names(document, [previous])
         later = [*body[first - 1:], *([guard] if guard is not None else [])]
-        if receivers.isdisjoint(bound) or _read_outside(document, bound, later):
-            break
+        bound = _bound_names(document, [previous])
+        if bound and all(name.isupper() for name in bound) or _read_outside(document, bound, later):
+            break  # a module's CONSTANTS stay where they are
         first -= 1
     return first
 
@@ -167,15 +180,15 @@ def _bound_names(document: Document, moved: list[cst.BaseStatement]) -> dict[str
     return found
 
 
-def _read_outside(document: Document, bound: dict[str, list[Assignment]], inside: Sequence[cst.BaseStatement]) -> bool:
-    """Does code outside ``inside`` (the moved statements and the guard they join) read what they
-    bind, like a function defined earlier, or a function among them declare such a name ``global``?"""
-    for assignments in bound.values():
-        for assignment in assignments:
-            if any(not _in(document, access.node, inside) for access in assignment.references):
-                return True
-    return any(isinstance(node, cst.Global) and any(n.name.value in bound for n in node.names)
-               for statement in inside for node in walk(statement))
+def _read_outside(document: Document, bound: dict[str, list[Assignment]],
+                  inside: Sequence[cst.BaseStatement]) -> set[str]:
+    """The names among ``bound`` that code outside ``inside`` (the moved statements and the guard
+    they join) reads, like a function defined earlier, or that a function declares ``global``."""
+    found = {name for name, assignments in bound.items() for assignment in assignments
+             if any(not _in(document, access.node, inside) for access in assignment.references)}
+    declared = {n.name.value for statement in inside for node in walk(statement) if isinstance(node, cst.Global)
+                for n in node.names}
+    return found | (declared & set(bound))
 
 
 def _bound_elsewhere(document: Document, bound: dict[str, list[Assignment]], moved: list[cst.BaseStatement]) -> bool:
