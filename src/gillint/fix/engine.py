@@ -46,7 +46,6 @@ FIXERS: dict[str, Callable[[Finding, FixContext], Plan]] = {
 MAX_ROUNDS = 6
 
 
-
 @dataclass
 class Target:
     """A file to fix, with its configuration, and how to lint versions of its text."""
@@ -85,7 +84,9 @@ class Target:
         return filter_findings(findings, lambda _: lines, {self.path}, self.config, self.disable_noqa, 1).findings
 
     @cached_property
-    def _importers(self) -> Optional[list[tuple[Path, str]]]:
+    def importers(self) -> Optional[list[tuple[Path, str]]]:
+        """The project files that import this module, with their text (scanned once); None when
+        there are too many files to scan."""
         found = direct_importers(self.file.path, self.config)
         if found is None:
             return None
@@ -96,11 +97,6 @@ class Target:
             except SourceError:
                 continue
         return texts
-
-    def importers(self) -> Optional[list[tuple[Path, str]]]:
-        """The project files that import this module, with their text; None when there are too many
-        files to scan."""
-        return self._importers
 
 
 @dataclass(frozen=True)
@@ -135,7 +131,8 @@ class FileFixes:
                 self.document = Document(text)
             except ParserSyntaxError:
                 return
-            context = FixContext(self.document, self.findings, target.module, target.package, target.importers)
+            context = FixContext(self.document, self.findings, target.module, target.package,
+                                 lambda: target.importers)
             for finding in self.findings:
                 self.plans[finding] = _plan(finding, context)
         self._texts: dict[int, str] = {}
@@ -202,14 +199,15 @@ class FileFixes:
                 return f"the fix would introduce {code}: {_first_clause(finding.message)}"
         return None
 
-    def _compatible(self, candidates: Sequence[Candidate]) -> tuple[list[Candidate], list[tuple[Candidate, Candidate]]]:
+    def _compatible(self, candidates: Sequence[Candidate],
+                    ) -> tuple[list[Candidate], list[tuple[Candidate, Candidate]]]:
         """The candidates that can be applied together, in order, and those skipped (with the one
         they conflict with)."""
-        assert self.document is not None or not candidates
         chosen: list[Candidate] = []
         skipped = []
         for candidate in candidates:
-            blocker = next((c for c in chosen if conflicts(self.document, c.changes, candidate.changes)), None)  # type: ignore[arg-type]
+            assert self.document is not None
+            blocker = next((c for c in chosen if conflicts(self.document, c.changes, candidate.changes)), None)
             if blocker is None:
                 chosen.append(candidate)
             else:
