@@ -23,9 +23,11 @@ from typing import Optional, Sequence, Union
 import libcst as cst
 from libcst.metadata import Assignment, FunctionScope, GlobalScope
 
+from gillint.facts.locks import RACING_WRITES
 from gillint.findings import Finding
 from gillint.fix.document import Document, FixContext, NameClash, code_of, is_docstring, nested, spaced
 from gillint.fix.model import Applicability, Candidate, Changes, Declined, Plan
+from gillint.rules.gil301_unguarded_shared_mutation import RaceEvidence
 
 #: Constructors whose objects are locks a ``with`` can hold.
 LOCKS = frozenset({
@@ -38,7 +40,7 @@ State = Union[cst.Name, cst.Attribute]
 
 
 def plan(finding: Finding, context: FixContext) -> Plan:
-    if "writes the same keys" in finding.message:
+    if isinstance(finding.evidence, RaceEvidence) and finding.evidence.operation == RACING_WRITES:
         return Declined("a lock would only serialise the writes; the last writer would still win")
     document = context.document
     small = document.node_at(finding, (cst.BaseSmallStatement,))
