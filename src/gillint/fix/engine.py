@@ -44,6 +44,9 @@ FIXERS: dict[str, Callable[[Finding, FixContext], Plan]] = {
 }
 #: How many times :func:`fix_text` fixes, re-lints and fixes again at most.
 MAX_ROUNDS = 6
+#: Files longer than this (characters) get no fix: libcst takes about a minute and over a gigabyte
+#: for a megabyte of source, where the analysis takes seconds.
+MAX_TEXT = 500_000
 
 
 @dataclass
@@ -125,12 +128,8 @@ class FileFixes:
         self.baseline = Counter(f.code for f in baseline)
         self.findings = sorted((f for f in findings if f.code in FIXERS), key=lambda f: f.sort_key)
         self.plans: dict[Finding, Plan] = {}
-        self.document: Optional[Document] = None
-        if self.findings:
-            try:
-                self.document = Document(text)
-            except ParserSyntaxError:
-                return
+        self.document: Optional[Document] = _document(text) if self.findings else None
+        if self.document is not None:
             context = FixContext(self.document, self.findings, target.module, target.package,
                                  lambda: target.importers)
             for finding in self.findings:
@@ -229,6 +228,18 @@ class FileFixes:
             return Applied(self.text)
         return Applied(self.text_with(chosen), [f for c in chosen for f in c.repairs],
                        [(f, blocker.repairs[0]) for candidate, blocker in skipped for f in candidate.repairs])
+
+
+def _document(text: str) -> Optional[Document]:
+    """The file as libcst parses it; None when it cannot (libcst recurses deeper than ``ast``: a
+    deeply nested expression that gillint analyses may still be too deep to fix) or the file is
+    longer than :data:`MAX_TEXT`."""
+    if len(text) > MAX_TEXT:
+        return None
+    try:
+        return Document(text)
+    except (ParserSyntaxError, RecursionError):
+        return None
 
 
 def _plan(finding: Finding, context: FixContext) -> Plan:
