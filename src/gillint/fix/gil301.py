@@ -12,7 +12,8 @@ check is repeated inside the lock instead.
 
 Always unsafe: which lock guards what, the order locks are taken in, and the time spent holding
 one are the program's design. No fix when the statements already take the lock or call a function
-of the module that does (a deadlock), nor for racing writes, which a lock would only serialise.
+of the module that does (a deadlock), for racing writes, which a lock would only serialise, nor
+when the check is one branch of an ``if``/``elif`` chain (the lock would hold every branch).
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ def plan(finding: Finding, context: FixContext) -> Plan:
             again = _check_again(document, line, check, shown, finding)
             if again is not None:
                 return again
+        if check is not None and isinstance(check.orelse, cst.If):
+            return Declined("the check is one branch of an `if`/`elif` chain: a lock around it would hold "
+                            "every branch")
         region = _region(document, line, check)
         lock = _existing_lock(document, line, shown)
         if lock is None:

@@ -158,7 +158,8 @@ check is repeated inside the lock instead.
   such fix.
 - **No fix** for racing writes of the same keys (a lock would only serialise them: the last writer
   still wins), when the statements already take the lock or call a function of the module that
-  does (taking a `threading.Lock` twice deadlocks), and for updates on one line with their `if`.
+  does (taking a `threading.Lock` twice deadlocks), for a check that is one branch of an
+  `if`/`elif` chain (the lock would hold every branch), and for updates on one line with their `if`.
 """,
     )
 
