@@ -8,7 +8,9 @@ import pytest
 
 from gillint.config import Config
 from gillint.engine.run import lint_source
+from gillint.fix.engine import FIXERS
 from gillint.frontends.cli import main as gillint_main
+from gillint.rules import all_rules
 from gillint.rules.docs import SECTIONS, documented, render_rule_doc
 
 DOCS = Path(__file__).parent.parent / "docs" / "rules"
@@ -30,6 +32,20 @@ def test_rule_page_has_every_section(rule) -> None:
     text = render_rule_doc(rule)
     for section in SECTIONS:
         assert f"## {section}\n" in text, f"{rule.code} lacks '{section}'"
+
+
+@pytest.mark.parametrize("rule", all_rules(), ids=[r.code for r in all_rules()])
+def test_rule_page_says_how_it_is_fixed(rule) -> None:
+    """Every rule's page has ruff's "Fix safety" section, after "Use instead": what ``--fix`` does
+    and when it is safe, or that there is no automatic fix."""
+    text = render_rule_doc(rule)
+    assert "## Fix safety\n" in text, f"{rule.code} lacks 'Fix safety'"
+    assert text.index("## Use instead\n") < text.index("## Fix safety\n") < text.index("## Known problems\n")
+    if rule.code in FIXERS:
+        safety = rule.doc.fix_safety
+        assert "`--fix`" in safety and ("**Safe**" in safety or "**Unsafe**" in safety)
+    else:
+        assert "no automatic fix" in rule.doc.fix_safety
 
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.code for r in RULES])

@@ -34,6 +34,8 @@ DEFAULT_EXCLUDE = (
     "__pycache__", ".eggs", "*.egg-info", ".gillint_cache", ".mypy_cache", ".pytest_cache", ".ruff_cache",
 )
 SELECTION_KEYS = ("select", "extend-select", "ignore")
+#: Keys that hold rule codes or prefixes, checked against the known codes.
+CODE_KEYS = (*SELECTION_KEYS, "fixable", "unfixable")
 PATTERN_KEYS = ("exclude", "extend-exclude")
 
 #: The keys of ``[tool.gillint]`` that are not rule options.
@@ -45,6 +47,8 @@ CORE_OPTIONS = (
     Option("extend-exclude", "list[str]", (), "patterns to skip on top of exclude"),
     Option("respect-gitignore", "bool", True, "skip what .gitignore files and .git/info/exclude ignore"),
     Option("force-exclude", "bool", False, "apply exclude and extend-exclude to paths named on the command line"),
+    Option("fixable", "list[str]", ("GIL",), "codes or prefixes whose fixes may be applied"),
+    Option("unfixable", "list[str]", (), "codes or prefixes whose fixes are never applied"),
 )
 #: ``extend`` and the tables inside ``[tool.gillint]``.
 OTHER_KEYS = ("extend", "per-file-ignores", "verify")
@@ -114,6 +118,8 @@ class Config:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     respect_gitignore: bool = True
     force_exclude: bool = False
+    fixable: tuple[str, ...] = ("GIL",)
+    unfixable: tuple[str, ...] = ()
     #: Target settings and rule options by attribute name (``start_method``, ``extend_releases_gil``),
     #: defaults filled in (``target_version`` None: the running interpreter).
     settings: Mapping[str, Any] = field(default_factory=lambda: {o.attribute: o.default for o in setting_options()})
@@ -150,6 +156,10 @@ class Config:
             return ()
         hits = self.per_file_patterns.covering(real_path(path))
         return tuple(code for index in hits for code in self.per_file_ignores[index][1])
+
+    def is_fixable(self, code: str) -> bool:
+        """May ``--fix`` apply fixes of ``code``? The longest matching prefix decides; ``unfixable`` wins a tie."""
+        return _longest_prefix(code, self.fixable) > _longest_prefix(code, self.unfixable)
 
     @property
     def per_file_patterns(self) -> PathPatterns:
@@ -363,7 +373,7 @@ def _from_table(table: Mapping[str, Any], pyproject: Path, base: Config, require
             checked = option.check(value)
         except TypeError as error:
             raise ConfigError(f"{pyproject}: [tool.gillint] {key}: {error}") from None
-        if key in SELECTION_KEYS:
+        if key in CODE_KEYS:
             validate_codes(checked, f"{pyproject}: [tool.gillint] {key}")
         if key in PATTERN_KEYS:
             checked = tuple(anchored(pattern, str(resolve_path(pyproject.parent))) for pattern in checked)

@@ -14,6 +14,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, Mapping, Optional, TypeVar, Union
 
 if TYPE_CHECKING:
+    from gillint.fix.model import Fix
     from gillint.verify.verdict import Verification
 
 
@@ -180,3 +181,9 @@ class RunResult:
     #: Verdicts of ``--verify`` by finding (empty without it). Reporters render
     #: ``verifications[finding].to_dict()`` as the finding's ``verification`` object.
     verifications: dict[Finding, Verification] = field(default_factory=dict)
+    #: The fix each finding has (only those the configuration lets fix); see gillint.fix.
+    fixes: dict[Finding, Fix] = field(default_factory=dict)
+    #: Whether unsafe fixes are applied (``--unsafe-fixes``), so count as fixable in reports.
+    unsafe_fixes: bool = False
+    #: How many findings ``--fix`` fixed before the findings above were found.
+    fixed: int = 0

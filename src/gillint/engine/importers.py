@@ -20,6 +20,7 @@ import re
 import stat
 from functools import lru_cache
 from pathlib import Path
+from typing import Optional
 
 from gillint.api.concurrency import API_NAMES, DISPATCH_METHODS, TRIGGER_WORDS
 from gillint.config import Config
@@ -54,7 +55,7 @@ def importers(path: Path, config: Config, limit: int = 8, depth: int = 3) -> lis
         return []
     resolved = resolve_path(path)
     name, _, root = module_name_for(resolved)
-    index = _index(root, (*config.exclude, *config.extend_exclude), resolve_path(config.root))
+    index = _index(root, (*config.exclude, *config.extend_exclude), resolve_path(config.root)) or ()
     found: list[Path] = []
     seen = {resolved}
     frontier = [name]
@@ -74,14 +75,28 @@ def importers(path: Path, config: Config, limit: int = 8, depth: int = 3) -> lis
     return found
 
 
+def direct_importers(path: Path, config: Config) -> Optional[list[Path]]:
+    """Files under ``path``'s import root whose import statements mention its module's name (a
+    generous match: read them to be sure), or None when the root is too large to scan."""
+    resolved = resolve_path(path)
+    name, _, root = module_name_for(resolved)
+    index = _index(root, (*config.exclude, *config.extend_exclude), resolve_path(config.root))
+    if index is None:
+        return None
+    short = name.rsplit(".", 1)[-1]
+    return [candidate for candidate, words, _ in index if candidate != resolved and short in words]
+
+
 @lru_cache(maxsize=8)
-def _index(root: Path, exclude: tuple[str, ...], config_root: Path) -> tuple[tuple[Path, frozenset[str], bool], ...]:
-    """Every ``.py`` file under ``root``: the words of its imports, whether it may dispatch (once per process)."""
+def _index(root: Path, exclude: tuple[str, ...], config_root: Path,
+           ) -> Optional[tuple[tuple[Path, frozenset[str], bool], ...]]:
+    """Every ``.py`` file under ``root``: the words of its imports, whether it may dispatch (once per
+    process); None when there are more than :data:`MAX_SCANNED_FILES`."""
     config = Config(exclude=exclude, extend_exclude=(), root=config_root)
     entries = []
     for count, file in enumerate(discover([str(root)], config)):
         if count >= MAX_SCANNED_FILES:
-            return ()
+            return None
         try:
             info = file.path.stat()
             if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_BYTES:

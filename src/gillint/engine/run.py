@@ -50,7 +50,7 @@ def lint(
     files = list(files)
     run = _Run([*files, *context], config, stdin_data, cache_dir, prefilter)
     raw = run.analyse(jobs, start_method, progress)
-    return _filter(raw, run.lines_of, {file.display for file in files}, config, disable_noqa, len(files))
+    return filter_findings(raw, run.lines_of, {file.display for file in files}, config, disable_noqa, len(files))
 
 
 class _Run:
@@ -194,7 +194,7 @@ def _size(path: str) -> int:
         return 0
 
 
-def _filter(
+def filter_findings(
     raw: Sequence[Finding], lines_of: Callable[[str], list[str]], linted: set[str], config: Config,
     disable_noqa: bool, file_count: int,
 ) -> RunResult:

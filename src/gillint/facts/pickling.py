@@ -98,25 +98,28 @@ _CALL_KINDS = {
     **{name: "pool" for name in POOLS},
 }
 _WHY = {
-    "open file": "an open file object cannot be pickled",
-    "lock": "a threading lock cannot be pickled",
+    "open file": "an open file object cannot be pickled (pass its path and open it in the child)",
+    "lock": "a threading lock cannot be pickled (create it in the child, or share a Manager().Lock())",
     "thread queue": "a queue.Queue holds threading locks and cannot be pickled (use a multiprocessing queue)",
-    "sqlite3 connection": "a sqlite3 connection cannot be pickled",
-    "sqlite3 cursor": "a sqlite3 cursor cannot be pickled",
-    "csv reader or writer": "a csv reader or writer cannot be pickled",
-    "logging handler": "a logging handler holds a lock (and often an open file) and cannot be pickled",
-    "thread-local data": "threading.local data cannot be pickled",
-    "thread": "a threading.Thread holds locks and cannot be pickled",
+    "sqlite3 connection": "a sqlite3 connection cannot be pickled (pass the database path and connect in the child)",
+    "sqlite3 cursor": "a sqlite3 cursor cannot be pickled (pass the database path and connect in the child)",
+    "csv reader or writer": "a csv reader or writer cannot be pickled (pass the file's path and make it in the child)",
+    "logging handler": "a logging handler holds a lock (and often an open file) and cannot be pickled "
+                       "(configure logging in the child)",
+    "thread-local data": "threading.local data cannot be pickled (create it in the child)",
+    "thread": "a threading.Thread holds locks and cannot be pickled (start the thread in the child)",
     "test case": "a unittest.TestCase instance holds the running test's result and its output stream while the "
-                 "test runs, which cannot be pickled",
-    "pool": "a process or thread pool cannot be pickled",
-    "generator": "a generator object cannot be pickled",
+                 "test runs, which cannot be pickled (send a module-level function and the test's data)",
+    "pool": "a process or thread pool cannot be pickled (send the work to the pool instead)",
+    "generator": "a generator object cannot be pickled (pass a list, or what the child needs to make it)",
     "coroutine": "a coroutine object cannot be pickled (it must be awaited where it was created)",
-    "multiprocessing lock": "a multiprocessing lock may only be shared by inheritance, not sent as a task argument",
+    "multiprocessing lock": "a multiprocessing lock may only be shared by inheritance, not sent as a task argument "
+                            "(pass it to the pool's initargs, or use a Manager().Lock())",
     "multiprocessing queue": "a multiprocessing queue may only be shared by inheritance, not sent as a task "
                              "argument (use a Manager().Queue())",
     "multiprocessing shared value": "a multiprocessing shared value may only be shared by inheritance, not "
-                                    "sent as a task argument",
+                                    "sent as a task argument (pass it to the pool's initargs, or use a "
+                                    "Manager().Value())",
 }
 WRAPS = frozenset({"functools.wraps"})
 #: Which start methods pickle what a dispatch sends.

@@ -19,6 +19,7 @@ from typing import Any, Optional, Sequence
 
 from gillint import __version__
 from gillint.config import (
+    CODE_KEYS,
     CORE_OPTIONS,
     PATTERN_KEYS,
     SELECTION_KEYS,
@@ -37,6 +38,7 @@ from gillint.engine.importers import importers
 from gillint.engine.parallel import default_jobs
 from gillint.engine.run import lint
 from gillint.findings import UNUSED_NOQA_CODE, Finding, RunResult, sorted_findings
+from gillint.fix import session
 from gillint.frontends.adopt import add_noqa_comments, unused_noqa
 from gillint.patterns import anchored
 from gillint.project.model import display_path
@@ -87,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--statistics", action="store_true", help="count findings per code")
     output.add_argument("-q", "--quiet", action="store_true", help="no summary line")
     output.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    fixes = parser.add_argument_group("fixes (docs/fixes.md)")
+    fixes.add_argument("--fix", action="store_true", help="apply the safe fixes to the files")
+    fixes.add_argument("--unsafe-fixes", action="store_true",
+                       help="also apply (or count as fixable) fixes that may change behaviour")
+    fixes.add_argument("--diff", action="store_true",
+                       help="print the fixes as a unified diff instead of applying them (exit 1 when there is one)")
+    fixes.add_argument("--show-fixes", action="store_true", help="list the findings --fix or --diff fixed")
     adopt = parser.add_argument_group("adopting gillint on existing code")
     adopt.add_argument("--add-noqa", action="store_true",
                        help="append '# noqa: CODE' to the line of every current finding, then exit")
@@ -195,11 +204,25 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     result = _lint(args, files, stdin_data)
     if args.add_noqa:
         return _add_noqa(result)
+    policy = session.Policy(unsafe=args.unsafe_fixes, disable_noqa=args.disable_noqa)
+    if args.diff:
+        return _diff(result, files, policy, args.show_fixes)
+    fixed: list[session.FileResult] = []
+    if args.fix:
+        fixed = session.fix_files(result, files, policy)
+        session.write(fixed)
+        for conflict in session.conflicts(fixed):
+            print(f"gillint: warning: {conflict}", file=sys.stderr)
+        result = _lint(args, files, stdin_data)
+        result.fixed = sum(len(f.fixed) for f in fixed)
+    session.offer_fixes(result, files, policy)
     if args.unused_noqa:
         result.findings = sorted_findings([*result.findings, *unused_noqa(result, files)])
     if args.verify or args.drop_refuted or args.only_confirmed or args.verify_unsandboxed:
         _verify(result, files[0][1] if files else resolver.for_path("."), args)
     _write_report(result, args)
+    if args.fix and args.show_fixes:
+        print(session.summary(fixed), end="", file=sys.stdout if args.format == "text" else sys.stderr)
     if args.exit_zero or not result.findings:
         return EXIT_CLEAN
     return EXIT_FINDINGS
@@ -207,8 +230,11 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def _check_combinations(args: argparse.Namespace) -> None:
     """Usage errors found before any work: impossible combinations, an --output-file that cannot be written."""
-    if args.add_noqa and "-" in args.paths:
-        raise ConfigError("--add-noqa edits files; it cannot edit stdin")
+    for flag in ("add_noqa", "fix", "diff"):
+        if getattr(args, flag) and "-" in args.paths:
+            raise ConfigError(f"--{flag.replace('_', '-')} edits files; it cannot edit stdin")
+    if args.add_noqa and (args.fix or args.diff):
+        raise ConfigError("--add-noqa cannot be combined with --fix or --diff")
     for flag in ("add_noqa", "unused_noqa"):
         if getattr(args, flag) and args.disable_noqa:
             raise ConfigError(f"--{flag.replace('_', '-')} needs # noqa comments honoured; "
@@ -223,7 +249,7 @@ def _check_combinations(args: argparse.Namespace) -> None:
 
 def _resolver(args: argparse.Namespace) -> Resolver:
     """The command line as :class:`Overrides` on top of the configuration files."""
-    for name in SELECTION_KEYS:
+    for name in CODE_KEYS:
         codes = getattr(args, name.replace("-", "_"))
         if codes is not None:
             validate_codes(codes, f"--{name}")
@@ -314,6 +340,21 @@ def _importer_context(files: list[SourceFile], paths: Sequence[str], config: Con
     return list(context.values())
 
 
+def _diff(result: RunResult, files: list[tuple[SourceFile, Config]], policy: session.Policy, show: bool) -> int:
+    """``--diff``: print what ``--fix`` would change; exit 1 when it would change something."""
+    changed = session.fix_files(result, files, policy)
+    sys.stdout.write(session.unified_diff(changed))
+    sys.stdout.flush()
+    for conflict in session.conflicts(changed):
+        print(f"gillint: warning: {conflict}", file=sys.stderr)
+    if show:
+        print(session.summary(changed, "Would fix"), end="", file=sys.stderr)
+    else:
+        count = sum(len(f.fixed) for f in changed)
+        print(f"Would fix {count} finding{'s' if count != 1 else ''}.", file=sys.stderr)
+    return EXIT_FINDINGS if changed else EXIT_CLEAN
+
+
 def _add_noqa(result: RunResult) -> int:
     written, files, problems = add_noqa_comments(result.findings)
     for problem in problems:
@@ -354,6 +395,9 @@ def _settings_text(path: str, config: Config) -> str:
             lines.append(f"  {option.name} = {_toml(running_version())}  # default (the running interpreter)")
         else:
             lines.append(f"  {option.name} = {_toml(value)}  # {origin(option.name)}")
+    lines.append("Fixes:")
+    for name in ("fixable", "unfixable"):
+        lines.append(f"  {name} = {_toml(getattr(config, name))}  # {origin(name)}")
     lines.append("Rule options:")
     for option in rule_options():
         lines.append(f"  {option.name} = {_toml(config.settings[option.attribute])}  # {origin(option.name)}")

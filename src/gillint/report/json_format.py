@@ -11,6 +11,7 @@ from gillint.report.text import ReportOptions
 from gillint.rules.docs import DOCS_URL
 
 if TYPE_CHECKING:
+    from gillint.fix.model import Fix
     from gillint.verify.verdict import Verification
 
 #: GIL001 is no rule (nothing to run, no page under docs/rules/): it is documented with --unused-noqa.
@@ -21,7 +22,7 @@ SCHEMA_VERSION = 1
 
 
 def render_json(result: RunResult, options: ReportOptions, out: TextIO) -> None:
-    findings = [_with_verification(_with_url(f.to_dict()), result.verifications.get(f))
+    findings = [_with_fix(_with_verification(_with_url(f.to_dict()), result.verifications.get(f)), result.fixes.get(f))
                 for f in result.findings if not f.is_analysis_error]
     errors = [_with_url(f.to_dict()) for f in result.findings if f.is_analysis_error]
     document = {
@@ -39,6 +40,12 @@ def render_json(result: RunResult, options: ReportOptions, out: TextIO) -> None:
 def _with_url(finding: dict[str, Any]) -> dict[str, Any]:
     """Add ``url``: the rule's documentation page."""
     finding["url"] = UNUSED_NOQA_URL if finding["code"] == UNUSED_NOQA_CODE else DOCS_URL.format(code=finding["code"])
+    return finding
+
+
+def _with_fix(finding: dict[str, Any], fix: Optional[Fix]) -> dict[str, Any]:
+    """Add ``fix``: ruff's shape (applicability, message, edits), or null when there is none."""
+    finding["fix"] = fix.to_dict() if fix is not None else None
     return finding
 
 

@@ -43,7 +43,8 @@ def sarif_log(result: RunResult, options: ReportOptions) -> dict[str, Any]:
     verdicts = _verdicts(result)
     findings = [f for f in result.findings if not f.is_analysis_error]
     identities = fingerprints(findings, options.sources)
-    results = [_result(f, index, identities[i], verdicts.get(f)) for i, f in enumerate(findings)]
+    results = [_with_fix(_result(f, index, identities[i], verdicts.get(f)), f, result.fixes.get(f))
+               for i, f in enumerate(findings)]
     notifications = [_notification(f) for f in result.findings if f.is_analysis_error]
     return {
         "$schema": SCHEMA_URI,
@@ -108,6 +109,23 @@ def _result(finding: Finding, index: Mapping[str, int], fingerprint: str, verdic
         properties["verification"] = _jsonable(verdict)
     if properties:
         entry["properties"] = properties
+    return entry
+
+
+def _with_fix(entry: dict[str, Any], finding: Finding, fix: Any) -> dict[str, Any]:
+    """Add the finding's fix as a SARIF ``fix``: the replacements of its edits (1-based, end exclusive)."""
+    if fix is not None:
+        artifact = _location(finding)["physicalLocation"]["artifactLocation"]
+        replacements = [{
+            "deletedRegion": {"startLine": e.start[0], "startColumn": e.start[1],
+                              "endLine": e.end[0], "endColumn": e.end[1]},
+            "insertedContent": {"text": e.content},
+        } for e in fix.edits]
+        entry["fixes"] = [{
+            "description": {"text": f"{fix.message} ({fix.applicability.value} fix)"},
+            "artifactChanges": [{"artifactLocation": artifact, "replacements": replacements}],
+            "properties": {"applicability": fix.applicability.value},
+        }]
     return entry
 
 

@@ -34,8 +34,10 @@ def render_text(result: RunResult, options: ReportOptions, out: TextIO) -> None:
         return f"{_STYLES[style]}{text}{_RESET}" if options.color else text
 
     for finding in result.findings:
+        fix = result.fixes.get(finding)
+        marker = "[*] " if fix is not None and fix.applies(result.unsafe_fixes) else ""
         out.write(f"{paint('path', finding.path)}:{paint('position', f'{finding.line}:{finding.column}:')} "
-                  f"{paint('code', finding.code)} {finding.message}\n")
+                  f"{paint('code', finding.code)} {marker}{finding.message}\n")
         verification = result.verifications.get(finding)
         if verification is not None:
             out.write(f"  {verification.line()}\n")
@@ -57,15 +59,30 @@ def render_text(result: RunResult, options: ReportOptions, out: TextIO) -> None:
             detail = ", ".join(f"{code}: {n}" for code, n in sorted(result.suppressed.items()))
             out.write(f"{total:<6} suppressed by noqa ({detail})\n")
     if not options.quiet:
+        if result.fixed:
+            out.write(f"Fixed {result.fixed} finding{'s' if result.fixed != 1 else ''}.\n")
         count = len(result.findings)
         files = len({f.path for f in result.findings})
         noun = "finding" if count == 1 else "findings"
         if count:
             out.write(f"Found {count} {noun} in {files} file{'s' if files != 1 else ''} "
                       f"({result.files} checked).\n")
+            out.write(_fixable_line(result))
         else:
             out.write(paint("ok", f"All clear: no findings in {result.files} file{'s' if result.files != 1 else ''}.")
                       + "\n")
+
+
+def _fixable_line(result: RunResult) -> str:
+    """How many findings ``--fix`` would fix, as ruff says it (empty when none)."""
+    applies = [fix.applies(result.unsafe_fixes) for fix in result.fixes.values()]
+    if not applies:
+        return ""
+    fixable, more = sum(applies), len(applies) - sum(applies)
+    if not fixable:
+        return f"{more} fixable with `gillint --fix --unsafe-fixes`.\n"
+    hidden = f" ({more} more with `--unsafe-fixes`)" if more else ""
+    return f"[*] {fixable} fixable with `gillint --fix`{hidden}.\n"
 
 
 def source_line(path: str, line: int, sources: dict[str, list[str]]) -> str | None:

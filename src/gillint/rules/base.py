@@ -27,6 +27,8 @@ class RuleDoc:
     references: tuple[str, ...] = ()
     #: Extra sections (title -> markdown), e.g. the start-method table of GIL201.
     extra_sections: tuple[tuple[str, str], ...] = ()
+    #: What ``--fix`` does for the rule and when the fix is safe or unsafe (ruff's "Fix safety").
+    fix_safety: str = ""
 
 
 @dataclass(frozen=True)

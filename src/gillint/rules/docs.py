@@ -87,6 +87,8 @@ def render_rule_doc(rule: Documented) -> str:
         f"## Example\n\n```python\n{doc.example.strip()}\n```\n",
         f"## Use instead\n\n```python\n{doc.use_instead.strip()}\n```\n",
     ]
+    if doc.fix_safety:
+        parts.append(f"## Fix safety\n\n{doc.fix_safety.strip()}\n")
     for title, body in doc.extra_sections:
         parts.append(f"## {title}\n\n{body.strip()}\n")
     if rule.options:

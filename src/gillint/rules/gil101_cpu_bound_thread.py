@@ -212,6 +212,20 @@ def main():
             "[Glossary: global interpreter lock](https://docs.python.org/3/glossary.html#term-global-interpreter-lock)",
             "[PEP 703: Making the GIL optional](https://peps.python.org/pep-0703/)",
         ),
+        fix_safety="""
+`--fix` switches the pool the work is given to for the process pool with the same interface, where
+the pool is created: `ThreadPoolExecutor` becomes `ProcessPoolExecutor`, `multiprocessing.dummy.Pool`
+becomes `multiprocessing.Pool`, `multiprocessing.pool.ThreadPool` becomes `multiprocessing.pool.Pool`
+(the import follows).
+
+- **Unsafe**, always: every task of that pool now runs in another process, with its own copy of
+  the program's state, so work that updates shared objects or relies on thread-local setup behaves
+  differently, and arguments and results are now pickled.
+- **No fix** (and the message says why) for `Thread`, `asyncio.to_thread` and `run_in_executor`,
+  for a pool gillint cannot trace to the call that creates it, for `thread_name_prefix`, and when
+  the switched code would report a new finding: a callable or argument that cannot be pickled
+  (GIL201, GIL202) or a pool started at import time without a main guard (GIL401).
+""",
     )
 
     def check(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:

@@ -87,6 +87,25 @@ def main(data):
 """,
         references=REFERENCES,
         extra_sections=(("Start methods", START_METHOD_TABLE), ("Targets", TARGETS_DOC["GIL201"])),
+        fix_safety="""
+`--fix` moves the callable to a module-level `def`, placed before the top-level statement that uses
+it, so that pickle can find it by name: `pool.map(lambda x: x * 2, data)` in `main` becomes
+`pool.map(_main_lambda, data)` with `def _main_lambda(x): return x * 2` above `main`. A local
+function keeps its name when nothing else in the file uses it; a lambda bound to a name becomes a
+`def` of that name. The fix is offered for lambdas (inline, or bound to a name in a function or at
+module level) and for functions defined inside functions, also inside `functools.partial(...)`.
+
+- **Safe** when the callable reads no variable of an enclosing function and is not decorated: the
+  new function does exactly what the old one did.
+- **Unsafe** when it reads such variables: they become its leading parameters, and each use passes
+  them with `functools.partial(fn, var, ...)` (a direct call gets them as arguments). Their values
+  are now pickled when the work is sent, and fixed at that moment instead of read when the
+  function runs. A decorated local function is unsafe too: its decorator now runs once, at import.
+- **No fix** for methods and instances of local classes, callables bound in loops or imported from
+  elsewhere, a function that assigns a variable of its enclosing function (`nonlocal`), a default
+  value that is not a constant, or when the result would report a new finding (a variable passed
+  by value that cannot be pickled is a GIL202).
+""",
     )
 
     def check(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:

@@ -114,6 +114,12 @@ def main(path):
 """,
         references=REFERENCES,
         extra_sections=(("Start methods", START_METHOD_TABLE), ("Targets", TARGETS_DOC["GIL202"])),
+        fix_safety="""
+There is no automatic fix: what to send instead depends on what the child needs. The message ends
+with the usual repair: pass a file's path and open it in the child, create a lock in the child or
+share a `Manager().Lock()`, give a `multiprocessing` lock to the pool's `initargs`, pass a list
+instead of a generator, pass the database path and connect in the child.
+""",
     )
 
     def check(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:

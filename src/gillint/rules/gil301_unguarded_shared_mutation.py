@@ -267,6 +267,25 @@ known without the option.
             "(https://docs.python.org/3/faq/library.html#what-kinds-of-global-value-mutation-are-thread-safe)",
             "[PEP 703: Making the Global Interpreter Lock Optional](https://peps.python.org/pep-0703/)",
         ),
+        fix_safety="""
+`--fix` wraps the racing statements in `with <lock>:`: the update for a read-modify-write; for
+check-then-act, the `if` that checks the state together with the update (or the early-exit `if`
+before it and everything up to the update). The lock is one that already guards the same state in
+a `with` elsewhere in the module (a module-level lock, or `self.<lock>` in the same class), else a
+new `threading.Lock()` named after the state: module-level next to the state's definition, in the
+function that owns a closure variable, `self.<state>_lock` created in `__init__` (a class attribute
+when the class has none), or a class attribute next to the one it guards. When the update already
+sits under `with <lock>:` inside the check (double-checked locking without the second check), the
+check is repeated inside the lock instead.
+
+- **Unsafe**, always: which lock guards what, the order locks are taken in (a new lock can
+  deadlock with another), and the time spent holding one are the program's design. Review every
+  such fix.
+- **No fix** for racing writes of the same keys (a lock would only serialise them: the last writer
+  still wins), when the statements already take the lock or call a function of the module that
+  does (taking a `threading.Lock` twice deadlocks), for a check that is one branch of an
+  `if`/`elif` chain (the lock would hold every branch), and for updates on one line with their `if`.
+""",
     )
 
     def check(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:

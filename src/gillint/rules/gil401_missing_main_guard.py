@@ -90,6 +90,32 @@ if __name__ == "__main__":
             "[Contexts and start methods](https://docs.python.org/3/library/multiprocessing.html#contexts-and-start-methods)",
         ),
         extra_sections=(("Targets", TARGETS_DOC["GIL401"]),),
+        fix_safety="""
+`--fix` moves the top-level statement of the first finding and every statement after it into
+`def main():`, called under a new `if __name__ == "__main__":` (or into the module's closing
+`if __name__ == "__main__":` block when it has one). The script code just before it moves too
+(statements that define and import nothing, other than `CONSTANT = ...`), up to the first one that
+binds a name a function outside reads: it sets the work up, and a spawned child would run it again.
+Function and class definitions among the moved statements stay at module level, where a spawned
+child finds them, when what their definition evaluates (decorators, defaults, base classes) is
+defined before the moved code. The statements go straight under the new guard, keeping their
+names module-level, when a function outside them reads a name they bind, when a name is bound both
+in and outside them, or when they bind nothing (`main()` called without a guard just gets one).
+
+- **Safe** when no module of the project imports this one (a bounded text scan of its import
+  root), it is no module of a package (other than `__main__.py`), no function outside the moved
+  code reads a name it binds, and every definition among them could stay at module level: running
+  the script does what it did.
+- **Unsafe** when a module imports this one or it belongs to a package (importing it no longer
+  starts the work, which was the bug, but may be what an importer relied on), when functions read
+  names the moved code binds (a spawned child does not have them), or when a definition had to
+  move into `main()`.
+- **No fix** when an importer uses a name the moved code binds (`from workers import POOL`): the
+  module is a library whose import starts the work, and moving it would break the importer. Nor
+  when a class starts the process in its body (`MANAGER = Manager()` as a class attribute: create
+  it when it is first needed instead), or when a definition that would move is used by code that
+  stays.
+""",
     )
 
     def check(self, module: ModuleInfo, context: RuleContext) -> Iterator[Report]:

@@ -114,6 +114,11 @@ def main(items):
     with multiprocessing.get_context("forkserver").Pool(4) as pool:
         return pool.map(work, items)
 """,
+        fix_safety="""
+There is no automatic fix: which repair fits depends on the program. Start the processes before any
+thread (or from a process that has none), join the threads first, or use the `spawn` or
+`forkserver` start method (`multiprocessing.get_context("forkserver")`).
+""",
         known_problems="""
 - Threads are seen where this function (or module-level code) starts them, where a project function
   it calls starts them (two calls deep), and at import time of the module and the project modules it
