@@ -14,6 +14,7 @@ from gillint.config import Config, ConfigError, load_config, setting_options
 from gillint.engine.discovery import discover
 from gillint.engine.run import lint
 from gillint.findings import Finding, Severity
+from gillint.frontends.cli import main as cli_main
 from gillint.targets import FORK, FORKSERVER, SPAWN, Targets, oldest_target, running_version
 from test_cli import gillint, write
 
@@ -185,3 +186,19 @@ def test_the_cache_keeps_targets_apart(tmp_path: Path) -> None:
     assert "GIL201" not in gillint("work.py", "--start-method", "fork", cwd=tmp_path).stdout.decode()
     assert "GIL201" in gillint("work.py", "--start-method", "fork", "--target-version", "3.14",
                                cwd=tmp_path).stdout.decode()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 10), reason="needs a parser newer than the 3.9 target")
+def test_syntax_newer_than_the_target_version_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``requires-python = ">=3.9"`` makes a ``match`` statement a GIL000, in an analysed file and in
+    one the prefilter skips alike; with a 3.10 target both are clean."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.9"\n\n[tool.gillint]\n')
+    match = "def f(x):\n    match x:\n        case 1:\n            return 2\n"
+    (tmp_path / "quiet.py").write_text(match)
+    (tmp_path / "threaded.py").write_text("import threading\n\n" + match)
+    assert cli_main(["--no-cache", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    for name in ("quiet.py", "threaded.py"):
+        assert f"{name}:" in out
+    assert out.count("GIL000") == 2 and out.count("(target-version 3.9)") == 2
+    assert cli_main(["--no-cache", "--target-version", "3.10", str(tmp_path)]) == 0

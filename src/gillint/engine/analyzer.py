@@ -13,10 +13,11 @@ from gillint.engine.discovery import SourceFile
 from gillint.findings import Finding, analysis_error
 from gillint.project import ModuleInfo, Project
 from gillint.project.limits import deep_recursion
-from gillint.project.parse import SyntaxProblem, syntax_problem
+from gillint.project.parse import SyntaxProblem, syntax_problem, target_syntax_problem
 from gillint.project.sources import SourceError, decode_source, read_source
 from gillint.rules import Rule, all_rules
 from gillint.rules.base import Report, RuleContext
+from gillint.targets import Targets
 
 
 class Analyzer:
@@ -27,11 +28,18 @@ class Analyzer:
         self.project = project if project is not None else Project()
         self.rules: list[Rule] = [cls() for cls in all_rules() if config.is_enabled(cls.code)]
         self.context = RuleContext.of(self.project, config.settings)
+        #: The oldest Python the code must parse on (``target-version``).
+        self.target = Targets.from_settings(config.settings).version
 
     def load(self, file: SourceFile, data: Union[bytes, str, None] = None) -> ModuleInfo | Finding:
         """Parse and index a file (or ``data``, its content as bytes or text); ``GIL000`` when that fails."""
         try:
-            return self.project.add_module(file.path, file.display, _source(file, data))
+            source = _source(file, data)
+            module = self.project.add_module(file.path, file.display, source)
+            problem = target_syntax_problem(source, self.target, file.display)
+            if problem is not None:
+                return analysis_error(file.display, str(problem), problem.line, problem.column)
+            return module
         except SourceError as error:
             return analysis_error(file.display, str(error))
         except SyntaxProblem as error:
@@ -41,14 +49,15 @@ class Analyzer:
         except (ValueError, MemoryError) as error:
             return analysis_error(file.display, f"cannot parse: {error}")
 
-    @staticmethod
-    def check_syntax(file: SourceFile, data: Union[bytes, str, None] = None) -> Optional[Finding]:
-        """The cheap check of a file the prefilter skipped: can it be read, decoded and parsed?
+    def check_syntax(self, file: SourceFile, data: Union[bytes, str, None] = None) -> Optional[Finding]:
+        """The cheap check of a file the prefilter skipped: can it be read, decoded and parsed (also by
+        ``target-version``)?
 
         The verdict is the one a full analysis would give (see :mod:`gillint.project.parse`).
         """
         try:
-            problem = syntax_problem(_source(file, data), file.display)
+            source = _source(file, data)
+            problem = syntax_problem(source, file.display) or target_syntax_problem(source, self.target, file.display)
         except SourceError as error:
             return analysis_error(file.display, str(error))
         except RecursionError:

@@ -17,7 +17,7 @@ import re
 import tokenize
 from typing import Iterable, Iterator, Mapping, Optional, Sequence
 
-# flake8's own patterns (flake8/defaults.py): "# noqa" optionally followed by ":" and a list of codes.
+# flake8's own patterns (flake8/defaults.py): the noqa marker, optionally followed by a colon and codes.
 _NOQA = re.compile(r"# noqa(?::[\s]?(?P<codes>([A-Z]+[0-9]+(?:[,\s]+)?)+))?", re.IGNORECASE)
 _NOQA_FILE = re.compile(r"\s*# flake8[:=]\s*noqa", re.IGNORECASE)
 _SEPARATOR = re.compile(r"[,\s]")

@@ -105,3 +105,22 @@ def _ast_parse(source: str, filename: str) -> ast.Module:
 
 def _problem(error: SyntaxError) -> SyntaxProblem:
     return SyntaxProblem(error.msg, error.lineno or 1, error.offset or 1)
+
+
+def target_syntax_problem(source: str, target: tuple[int, int], filename: str = "<unknown>") -> Optional[SyntaxProblem]:
+    """The first construct of valid ``source`` that Python ``target`` rejects (a ``match`` statement
+    for 3.9), as far as the running interpreter can tell (``ast``'s ``feature_version``: best effort,
+    only for targets older than it), or None."""
+    if target >= sys.version_info[:2]:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ast.parse(source, filename, feature_version=target)
+        except SyntaxError as error:
+            problem = _problem(error)
+            return SyntaxProblem(f"{problem.message} (target-version {target[0]}.{target[1]})", problem.line,
+                                 problem.column)
+        except (RecursionError, MemoryError, ValueError):  # the plain parse accepted it: not a target question
+            return None
+    return None

@@ -30,8 +30,10 @@ class AnalysisError:
         what_it_does="""
 Reports a file that gillint could not analyse: it cannot be read or decoded, it is not valid Python
 (neither the running interpreter's parser nor libcst, which knows the grammar of every Python up to
-3.14, accepts it), it is nested too deeply, or one rule failed on it. The message says which. The
-other files of the run are still checked, and so is the file by every rule that did not fail.
+3.14, accepts it), it uses syntax that `target-version` does not have (a `match` statement when the
+project supports Python 3.9: the message names the target), it is nested too deeply, or one rule
+failed on it. The message says which. The other files of the run are still checked, and so is the
+file by every rule that did not fail.
 """,
         why_bad="""
 A file that was not analysed may hide every problem the rules look for. Silence would read as "no
@@ -53,6 +55,10 @@ def fixed():
 - Syntax newer than the running Python but known to libcst (a `match` statement on Python 3.9, a
   3.12 f-string on 3.11) is valid: gillint rewrites it into older syntax with the same meaning to
   the rules (same lines, columns within the line may shift) and analyses it; it is never a `GIL000`.
+- Syntax too new for `target-version` is found by the running interpreter's parser
+  (`ast.parse(feature_version=...)`, best effort): only when the target is older than the running
+  Python, only for what that parser checks (pattern matching, `except*`, type parameters; not
+  parenthesized context managers), and the position is where the construct ends.
 - Nesting limits: on Python 3.11 and later the interpreter's own parser decides how deep an
   expression may be (about 3,000 levels; more on 3.13); on 3.9 and 3.10, whose parser can crash on
   such input, gillint refuses more than 2,500 chained operators or 200 nested brackets first.
