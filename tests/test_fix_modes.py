@@ -187,12 +187,20 @@ def test_show_settings_shows_fixable(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_text_marks_fixable_findings_and_counts_them(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "inline.py").write_text(LAMBDA, encoding="utf-8")
     (tmp_path / "counter.py").write_text(COUNTER, encoding="utf-8")
-    assert gillint_main(["--no-cache", "-j1", str(tmp_path)]) == 1
+    assert gillint_main(["--no-cache", "-j1", "--show-fixes", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert ": GIL201 [*] " in out and ": GIL301 'count += 1'" in out
     assert "[*] 1 fixable with `gillint --fix` (1 more with `--unsafe-fixes`)." in out
-    assert gillint_main(["--no-cache", "-j1", "--unsafe-fixes", str(tmp_path)]) == 1
+    assert gillint_main(["--no-cache", "-j1", "--show-fixes", "--unsafe-fixes", str(tmp_path)]) == 1
     assert ": GIL301 [*] " in capsys.readouterr().out
+
+
+def test_text_to_a_pipe_plans_no_fixes_unless_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Planning fixes re-lints files: text that goes to a pipe (CI, pre-commit) skips it by default."""
+    (tmp_path / "inline.py").write_text(LAMBDA, encoding="utf-8")
+    assert gillint_main(["--no-cache", "-j1", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert ": GIL201 " in out and "[*]" not in out and "fixable" not in out
 
 
 def test_fix_shows_fixes_and_reports_what_remains(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -212,7 +220,7 @@ def test_fix_and_diff_refuse_stdin(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_no_fix_says_why(capsys: pytest.CaptureFixture[str]) -> None:
-    gillint_main(["--no-cache", "-j1", "--select", "GIL101", str(FIXES / "GIL101" / "no_fix.py")])
+    gillint_main(["--no-cache", "-j1", "--show-fixes", "--select", "GIL101", str(FIXES / "GIL101" / "no_fix.py")])
     messages = [line for line in capsys.readouterr().out.splitlines() if "GIL101" in line]
     assert len(messages) == 4 and all("(no fix: " in m for m in messages)
     assert any("would introduce GIL201: 'local_worker.<locals>.work' is defined inside a function" in m

@@ -95,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also apply (or count as fixable) fixes that may change behaviour")
     fixes.add_argument("--diff", action="store_true",
                        help="print the fixes as a unified diff instead of applying them (exit 1 when there is one)")
-    fixes.add_argument("--show-fixes", action="store_true", help="list the findings --fix or --diff fixed")
+    fixes.add_argument("--show-fixes", action="store_true",
+                       help="list the findings --fix or --diff fixed; without them, mark fixable findings with [*] "
+                            "even when the output is not a terminal")
     adopt = parser.add_argument_group("adopting gillint on existing code")
     adopt.add_argument("--add-noqa", action="store_true",
                        help="append '# noqa: CODE' to the line of every current finding, then exit")
@@ -215,7 +217,8 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             print(f"gillint: warning: {conflict}", file=sys.stderr)
         result = _lint(args, files, stdin_data)
         result.fixed = sum(len(f.fixed) for f in fixed)
-    session.offer_fixes(result, files, policy)
+    if _wants_fix_offers(args):
+        session.offer_fixes(result, files, policy)
     if args.unused_noqa:
         result.findings = sorted_findings([*result.findings, *unused_noqa(result, files)])
     if args.verify or args.drop_refuted or args.only_confirmed or args.verify_unsandboxed:
@@ -226,6 +229,18 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.exit_zero or not result.findings:
         return EXIT_CLEAN
     return EXIT_FINDINGS
+
+
+def _wants_fix_offers(args: argparse.Namespace) -> bool:
+    """Whether to plan a fix for each finding (``[*]`` marks, ``fix`` objects, "no fix" notes).
+
+    Planning re-lints each file that has fixable findings, seconds on a large module, so a run whose
+    text goes to a pipe or a file (CI logs, pre-commit) skips it unless ``--show-fixes`` asks; JSON and
+    SARIF always carry it, and so does text on a terminal.
+    """
+    if args.fix or args.show_fixes or args.format in ("json", "sarif"):
+        return True
+    return args.format == "text" and not args.output_file and sys.stdout.isatty()
 
 
 def _check_combinations(args: argparse.Namespace) -> None:
