@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from gillint import __version__
 from gillint.config import (
@@ -38,7 +38,6 @@ from gillint.engine.importers import importers
 from gillint.engine.parallel import default_jobs
 from gillint.engine.run import lint
 from gillint.findings import UNUSED_NOQA_CODE, Finding, RunResult, sorted_findings
-from gillint.fix import session
 from gillint.frontends.adopt import add_noqa_comments, unused_noqa
 from gillint.patterns import anchored
 from gillint.project.model import display_path
@@ -47,6 +46,9 @@ from gillint.report import FORMATS, ReportOptions
 from gillint.rules import all_rules
 from gillint.rules.docs import documented, documented_for, render_rule_doc
 from gillint.targets import TARGET_OPTIONS, running_version
+
+if TYPE_CHECKING:  # the fix package imports libcst: only when fixes are planned
+    from gillint.fix.session import FileResult, Policy
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -206,26 +208,31 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     result = _lint(args, files, stdin_data)
     if args.add_noqa:
         return _add_noqa(result)
-    policy = session.Policy(unsafe=args.unsafe_fixes, disable_noqa=args.disable_noqa)
-    if args.diff:
-        return _diff(result, files, policy, args.show_fixes)
-    fixed: list[session.FileResult] = []
-    if args.fix:
-        fixed = session.fix_files(result, files, policy)
-        session.write(fixed)
-        for conflict in session.conflicts(fixed):
-            print(f"gillint: warning: {conflict}", file=sys.stderr)
-        result = _lint(args, files, stdin_data)
-        result.fixed = sum(len(f.fixed) for f in fixed)
-    if _wants_fix_offers(args):
-        session.offer_fixes(result, files, policy)
+    fixed: list[FileResult] = []
+    if args.fix or args.diff or _wants_fix_offers(args):
+        from gillint.fix import session  # libcst: imported only when fixes are planned
+
+        policy = session.Policy(unsafe=args.unsafe_fixes, disable_noqa=args.disable_noqa)
+        if args.diff:
+            return _diff(result, files, policy, args.show_fixes)
+        if args.fix:
+            fixed = session.fix_files(result, files, policy)
+            session.write(fixed)
+            for conflict in session.conflicts(fixed):
+                print(f"gillint: warning: {conflict}", file=sys.stderr)
+            result = _lint(args, files, stdin_data)
+            result.fixed = sum(len(f.fixed) for f in fixed)
+        if _wants_fix_offers(args):
+            session.offer_fixes(result, files, policy)
     if args.unused_noqa:
         result.findings = sorted_findings([*result.findings, *unused_noqa(result, files)])
     if args.verify or args.drop_refuted or args.only_confirmed or args.verify_unsandboxed:
         _verify(result, files[0][1] if files else resolver.for_path("."), args)
     _write_report(result, args)
     if args.fix and args.show_fixes:
-        print(session.summary(fixed), end="", file=sys.stdout if args.format == "text" else sys.stderr)
+        from gillint.fix.session import summary
+
+        print(summary(fixed), end="", file=sys.stdout if args.format == "text" else sys.stderr)
     if args.exit_zero or not result.findings:
         return EXIT_CLEAN
     return EXIT_FINDINGS
@@ -355,8 +362,10 @@ def _importer_context(files: list[SourceFile], paths: Sequence[str], config: Con
     return list(context.values())
 
 
-def _diff(result: RunResult, files: list[tuple[SourceFile, Config]], policy: session.Policy, show: bool) -> int:
+def _diff(result: RunResult, files: list[tuple[SourceFile, Config]], policy: Policy, show: bool) -> int:
     """``--diff``: print what ``--fix`` would change; exit 1 when it would change something."""
+    from gillint.fix import session
+
     changed = session.fix_files(result, files, policy)
     sys.stdout.write(session.unified_diff(changed))
     sys.stdout.flush()
