@@ -37,13 +37,11 @@ class Analyzer:
             source = _source(file, data)
             module = self.project.add_module(file.path, file.display, source)
             problem = target_syntax_problem(source, self.target, file.display)
-            if problem is not None:
-                return analysis_error(file.display, str(problem), problem.line, problem.column)
-            return module
+            return module if problem is None else _syntax_error(file, problem)
         except SourceError as error:
             return analysis_error(file.display, str(error))
         except SyntaxProblem as error:
-            return analysis_error(file.display, str(error), error.line, error.column)
+            return _syntax_error(file, error)
         except RecursionError:
             return analysis_error(file.display, "code is nested too deeply to analyse")
         except (ValueError, MemoryError) as error:
@@ -64,7 +62,7 @@ class Analyzer:
             return analysis_error(file.display, "code is nested too deeply to analyse")
         except (ValueError, MemoryError) as error:
             return analysis_error(file.display, f"cannot parse: {error}")
-        return analysis_error(file.display, str(problem), problem.line, problem.column) if problem else None
+        return _syntax_error(file, problem) if problem else None
 
     def check(self, module: ModuleInfo) -> list[Finding]:
         """Run every enabled rule on ``module``; a failing rule becomes a ``GIL000`` finding."""
@@ -80,6 +78,10 @@ class Analyzer:
                     module.display_path, f"internal error in {rule.code} ({type(error).__name__}: {error})"
                 ))
         return findings
+
+
+def _syntax_error(file: SourceFile, problem: SyntaxProblem) -> Finding:
+    return analysis_error(file.display, str(problem), problem.line, problem.column)
 
 
 def _source(file: SourceFile, data: Union[bytes, str, None]) -> str:

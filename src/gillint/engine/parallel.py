@@ -195,12 +195,19 @@ class TrackingProject(Project):
 
     def tracking(self, work: Callable[[], T]) -> tuple[T, Uses]:
         """Run ``work`` and return its result with what it depended on."""
-        self._frames.append(_Frame())
-        try:
+        with self._recording() as frame:
             result = work()
-        finally:
-            frame = self._frames.pop()
         return result, self._closure(frame)
+
+    @contextmanager
+    def _recording(self) -> Iterator[_Frame]:
+        """A frame that records what the computation run inside it uses directly."""
+        frame = _Frame()
+        self._frames.append(frame)
+        try:
+            yield frame
+        finally:
+            self._frames.pop()
 
     def _closure(self, root: _Frame) -> Uses:
         used = Uses()
@@ -248,11 +255,9 @@ class TrackingProject(Project):
             self._frames[-1].facts.add(key)
 
         def tracked() -> T:
-            self._frames.append(_Frame())
-            try:
+            with self._recording() as frame:
+                self._fact_frames[key] = frame  # a recomputation (memo.py's cycles) records afresh
                 return compute()
-            finally:
-                self._fact_frames[key] = self._frames.pop()
 
         return super().remember(key, tracked, on_cycle)
 

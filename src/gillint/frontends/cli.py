@@ -209,7 +209,8 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.add_noqa:
         return _add_noqa(result)
     fixed: list[FileResult] = []
-    if args.fix or args.diff or _wants_fix_offers(args):
+    offers = _wants_fix_offers(args)  # always with --fix
+    if args.diff or offers:
         from gillint.fix import session  # libcst: imported only when fixes are planned
 
         policy = session.Policy(unsafe=args.unsafe_fixes, disable_noqa=args.disable_noqa)
@@ -222,17 +223,15 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 print(f"gillint: warning: {conflict}", file=sys.stderr)
             result = _lint(args, files, stdin_data)
             result.fixed = sum(len(f.fixed) for f in fixed)
-        if _wants_fix_offers(args):
+        if offers:
             session.offer_fixes(result, files, policy)
     if args.unused_noqa:
         result.findings = sorted_findings([*result.findings, *unused_noqa(result, files)])
     if args.verify or args.drop_refuted or args.only_confirmed or args.verify_unsandboxed:
         _verify(result, files[0][1] if files else resolver.for_path("."), args)
     _write_report(result, args)
-    if args.fix and args.show_fixes:
-        from gillint.fix.session import summary
-
-        print(summary(fixed), end="", file=sys.stdout if args.format == "text" else sys.stderr)
+    if args.fix and args.show_fixes:  # session was imported above: --fix plans fixes
+        print(session.summary(fixed), end="", file=sys.stdout if args.format == "text" else sys.stderr)
     if args.exit_zero or not result.findings:
         return EXIT_CLEAN
     return EXIT_FINDINGS
