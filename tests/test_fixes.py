@@ -128,7 +128,7 @@ def _update(case: FixCase, source: Path, unsafe: bool, result: str) -> None:
         target.write_text(result, encoding="utf-8")
 
 
-def _run_script(script: Path, method: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def _run_script(script: Path, method: str, tmp_path: Path, timeout: int = 120) -> subprocess.CompletedProcess[str]:
     """Run ``script`` with ``multiprocessing`` set to ``method`` before it starts (sitecustomize)."""
     hook = tmp_path / f"hook-{method}"
     hook.mkdir(exist_ok=True)
@@ -136,7 +136,7 @@ def _run_script(script: Path, method: str, tmp_path: Path) -> subprocess.Complet
         f"import multiprocessing\nmultiprocessing.set_start_method({method!r}, force=True)\n", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(hook)}
     return subprocess.run([sys.executable, script.name], cwd=script.parent, env=env, capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=timeout)
 
 
 @pytest.mark.integration
@@ -155,6 +155,9 @@ def test_fixed_script_runs_under_spawn(case: FixCase, unsafe: bool, tmp_path: Pa
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout == expected
     shutil.copy(case.path, script)
-    original = _run_script(script, "fork", tmp_path)
+    try:
+        original = _run_script(script, "fork", tmp_path, timeout=30)
+    except subprocess.TimeoutExpired:
+        return  # the bug can hang the original (Python 3.9's ProcessPoolExecutor on a task it cannot pickle)
     if original.returncode == 0:
         assert original.stdout == expected
